@@ -1,0 +1,267 @@
+"""The published artifacts: a JSON schema and named sanity rules for each (DESIGN section 5).
+
+`check_artifact(name, payload, **params)` raises `ArtifactCheckError` naming the artifact
+and the rule; jobs call it (through `publish_artifact`) before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+
+class ArtifactCheckError(ValueError):
+    """An artifact broke its schema or a sanity rule; nothing was published."""
+
+    def __init__(self, artifact: str, rule: str, detail: str) -> None:
+        super().__init__(f"{artifact}: check '{rule}' failed: {detail}")
+        self.artifact = artifact
+        self.rule = rule
+        self.detail = detail
+
+
+Rule = Callable[..., Iterator[str]]
+"""A rule yields one message per violation; `params` come from the job's options."""
+
+
+@dataclass(frozen=True)
+class ArtifactSpec:
+    name: str
+    schema: dict[str, Any]
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+    def count_records(self, payload: Any) -> int:
+        return len(payload) if isinstance(payload, dict | list) else 1
+
+
+ADDON_RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "guid",
+        "categories",
+        "default_locale",
+        "description",
+        "name",
+        "summary",
+        "tags",
+        "weekly_downloads",
+        "average_daily_users",
+        "ratings",
+        "current_version",
+        "promoted",
+        "is_featured",
+        "created",
+        "first_create_date",
+    ],
+    "properties": {
+        "guid": {"type": "string", "minLength": 1},
+        "is_featured": {"type": "boolean"},
+        "first_create_date": {"type": "string"},
+        "current_version": {
+            "type": ["object", "null"],
+            "properties": {
+                "files": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "platform", "status", "is_webextension"],
+                    },
+                }
+            },
+        },
+    },
+}
+
+ADDON_DATABASE_SCHEMA = {"type": "object", "additionalProperties": ADDON_RECORD_SCHEMA}
+GUID_LIST_SCHEMA = {"type": "array", "items": {"type": "string", "minLength": 1}}
+COUNT_MAP_SCHEMA = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}
+COINSTALLATION_SCHEMA = {"type": "object", "additionalProperties": COUNT_MAP_SCHEMA}
+LOCALE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "array",
+        "items": {
+            "type": "array",
+            "prefixItems": [{"type": "string", "minLength": 1}, {"type": "number"}],
+            "minItems": 2,
+            "maxItems": 2,
+        },
+    },
+}
+DONOR_FIELDS = [
+    "geo_city",
+    "locale",
+    "os",
+    "subsession_length",
+    "bookmark_count",
+    "tab_open_count",
+    "total_uri",
+    "unique_tlds",
+    "active_addons",
+]
+DONORS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": DONOR_FIELDS,
+        "properties": {"active_addons": {"type": "array", "items": {"type": "string"}}},
+    },
+}
+LR_CURVES_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "array",
+        "prefixItems": [
+            {"type": "number"},
+            {"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 2, "maxItems": 2},
+        ],
+        "minItems": 2,
+        "maxItems": 2,
+    },
+}
+
+
+def _not_empty(payload: Any, **_: Any) -> Iterator[str]:
+    if not payload:
+        yield "is empty"
+
+
+def _keys_are_guids(payload: dict[str, Any], **_: Any) -> Iterator[str]:
+    for key, record in payload.items():
+        if record.get("guid") != key:
+            yield f"key {key!r} holds the record of {record.get('guid')!r}"
+
+
+def _first_create_date_parses(payload: dict[str, Any], **_: Any) -> Iterator[str]:
+    for key, record in payload.items():
+        try:
+            dt.datetime.fromisoformat(str(record.get("first_create_date")).replace("Z", "+00:00"))
+        except ValueError:
+            yield f"{key!r} has unparseable first_create_date {record.get('first_create_date')!r}"
+
+
+def _sorted_unique(payload: list[str], **_: Any) -> Iterator[str]:
+    if payload != sorted(set(payload)):
+        yield "GUIDs are not sorted and unique"
+
+
+def _enough_editorial_guids(
+    payload: list[str], min_guids: int = 100, allow_shortlist: bool = False, **_: Any
+) -> Iterator[str]:
+    if len(payload) < min_guids and not allow_shortlist:
+        yield f"only {len(payload)} GUIDs (< {min_guids}); pass --allow-shortlist to accept"
+
+
+def _symmetric_no_self_pairs(payload: dict[str, dict[str, int]], **_: Any) -> Iterator[str]:
+    for guid, others in payload.items():
+        if guid in others:
+            yield f"self pair for {guid!r}"
+        for other, count in others.items():
+            if payload.get(other, {}).get(guid) != count:
+                yield f"{guid!r}->{other!r}={count} has no equal mirror"
+
+
+def _locale_weights(payload: dict[str, list[list[Any]]], num_addons: int | None = None, **_: Any) -> Iterator[str]:
+    for locale, pairs in payload.items():
+        weights = [w for _, w in pairs]
+        if any(not (0.0 <= w <= 1.0) or math.isnan(w) for w in weights):
+            yield f"{locale}: weight outside [0, 1]"
+        if any(a < b for a, b in zip(weights, weights[1:])):
+            yield f"{locale}: weights not in descending order"
+        if sum(weights) > 1 + 1e-9:
+            yield f"{locale}: weights sum to {sum(weights)} > 1"
+        if num_addons is not None and len(pairs) > num_addons:
+            yield f"{locale}: {len(pairs)} add-ons > {num_addons}"
+        if len({g for g, _ in pairs}) != len(pairs):
+            yield f"{locale}: duplicate GUIDs"
+
+
+def _no_client_ids(payload: list[dict[str, Any]], **_: Any) -> Iterator[str]:
+    for index, donor in enumerate(payload):
+        if any("client" in key for key in donor):
+            yield f"donor {index} carries a client id field"
+
+
+def _num_pdf_points(payload: list[Any], num_pdf_points: int | None = None, **_: Any) -> Iterator[str]:
+    if num_pdf_points is not None and len(payload) != num_pdf_points:
+        yield f"{len(payload)} rows, expected --num-pdf-points={num_pdf_points}"
+    scores = [row[0] for row in payload]
+    if scores != sorted(scores):
+        yield "scores not ascending"
+    if any(not math.isfinite(v) for row in payload for v in [row[0], *row[1]]):
+        yield "non-finite value"
+
+
+_GUID_PATTERN = re.compile(r"^(\{[0-9a-fA-F-]{36}\}|[^@\s]*@[^@\s]+)$")
+
+
+def is_valid_guid(guid: Any) -> bool:
+    """AMO add-on ids: `{uuid}` or an email-like `name@domain` (the name may be empty)."""
+    return isinstance(guid, str) and bool(_GUID_PATTERN.match(guid))
+
+
+ARTIFACTS: dict[str, ArtifactSpec] = {
+    spec.name: spec
+    for spec in [
+        ArtifactSpec(
+            "extended_addons_database",
+            ADDON_DATABASE_SCHEMA,
+            {
+                "non_empty": _not_empty,
+                "keys_are_guids": _keys_are_guids,
+                "first_create_date_parses": _first_create_date_parses,
+            },
+        ),
+        ArtifactSpec(
+            "whitelist_addons_database",
+            ADDON_DATABASE_SCHEMA,
+            {"non_empty": _not_empty, "keys_are_guids": _keys_are_guids},
+        ),
+        ArtifactSpec("featured_addons_database", ADDON_DATABASE_SCHEMA, {"keys_are_guids": _keys_are_guids}),
+        ArtifactSpec("featured_whitelist_addons", ADDON_DATABASE_SCHEMA, {"keys_are_guids": _keys_are_guids}),
+        ArtifactSpec(
+            "only_guids_top_200",
+            GUID_LIST_SCHEMA,
+            {"sorted_unique": _sorted_unique, "enough_guids": _enough_editorial_guids},
+        ),
+        ArtifactSpec(
+            "guid_coinstallation",
+            COINSTALLATION_SCHEMA,
+            {"non_empty": _not_empty, "symmetric_no_self_pairs": _symmetric_no_self_pairs},
+        ),
+        ArtifactSpec("guid_install_ranking", COUNT_MAP_SCHEMA, {"non_empty": _not_empty}),
+        ArtifactSpec("top10_dict", LOCALE_SCHEMA, {"non_empty": _not_empty, "locale_weights": _locale_weights}),
+        ArtifactSpec("donors", DONORS_SCHEMA, {"non_empty": _not_empty, "no_client_ids": _no_client_ids}),
+        ArtifactSpec("lr_curves", LR_CURVES_SCHEMA, {"non_empty": _not_empty, "num_pdf_points": _num_pdf_points}),
+    ]
+}
+
+
+def artifact_spec(name: str) -> ArtifactSpec:
+    """The spec of an artifact by base name (`guid_coinstallation` or `guid_coinstallation.json`)."""
+    base = name.removesuffix(".bz2").removesuffix(".json")
+    try:
+        return ARTIFACTS[base]
+    except KeyError:
+        raise KeyError(f"unknown artifact {name!r}; known: {sorted(ARTIFACTS)}") from None
+
+
+def check_artifact(name: str, payload: Any, **params: Any) -> None:
+    """Validate `payload` against the artifact's schema, then each named rule."""
+    spec = artifact_spec(name)
+    validator = jsonschema.Draft202012Validator(spec.schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(payload))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise ArtifactCheckError(spec.name, "schema", f"at {where}: {error.message[:300]}")
+    for rule_name, rule in spec.rules.items():
+        problems = list(rule(payload, **params))
+        if problems:
+            shown = "; ".join(problems[:5]) + (f"; ... {len(problems) - 5} more" if len(problems) > 5 else "")
+            raise ArtifactCheckError(spec.name, rule_name, shown)

@@ -1,0 +1,184 @@
+"""CLI conventions shared by every job: options, logging to stderr, the run summary.
+
+A job's `cli.py` is a click command decorated with `storage_options(...)` whose body
+builds a `RunSummary` and calls its job inside `summary.run()`; the summary prints one
+JSON line on stdout and turns any exception into a logged error and exit status 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from taar_common.dates import parse_date
+from taar_common.storage import resolve_bucket_url
+
+log = logging.getLogger(__name__)
+
+_SECRET_ENV = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|_KEY$|ACCESS_KEY)", re.I)
+_SECRET_PATTERNS = [
+    re.compile(r"(AKIA|ASIA)[0-9A-Z]{16}"),
+    re.compile(r"(?i)(authorization:\s*\w+\s+)[^\s'\"]+"),
+    re.compile(r"(?i)((?:secret|token|password|access_key|api_key)[\"']?\s*[=:]\s*[\"']?)[^\s'\",&]+"),
+    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+]
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """Mask credential-looking substrings and the values of secret environment variables."""
+    for value in secrets if secrets is not None else _secret_env_values():
+        text = text.replace(value, "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() and m.group(1) else "") + "***", text)
+    return text
+
+
+def _secret_env_values() -> list[str]:
+    return [v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 6]
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats normally, then masks anything that looks like a credential."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Log to stderr, one line per event, with credentials redacted."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("urllib3", "botocore", "boto3", "google", "py4j", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@dataclass
+class RunSummary:
+    """Counts, durations and artifact URLs of one run, printed as one JSON line on stdout."""
+
+    job: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    durations_s: dict[str, float] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    _started: float = field(default_factory=time.monotonic)
+
+    def count(self, name: str, value: int | float) -> None:
+        self.counts[name] = value
+
+    def add_artifact(self, url: str) -> None:
+        self.artifacts.append(url)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.durations_s[stage] = round(time.monotonic() - start, 3)
+
+    def as_dict(self, status: str, error: str | None = None) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "job": self.job,
+            "status": status,
+            "counts": self.counts,
+            "durations_s": {**self.durations_s, "total": round(time.monotonic() - self._started, 3)},
+            "artifacts": self.artifacts,
+        }
+        if self.details:
+            summary["details"] = self.details
+        if error is not None:
+            summary["error"] = error
+        return summary
+
+    def emit(self, status: str, error: str | None = None) -> None:
+        line = json.dumps(self.as_dict(status, error), sort_keys=True, default=str)
+        click.echo(redact(line), file=sys.stdout)
+
+    def run(self, job: Callable[[], Any]) -> None:
+        """Run `job`; print the summary; exit 0 only on success (never swallow the error)."""
+        try:
+            job()
+        except Exception as exc:  # reported, then the process exits non-zero
+            log.error("%s failed: %s", self.job, exc)
+            log.debug("traceback:\n%s", traceback.format_exc())
+            self.emit("failed", error=f"{type(exc).__name__}: {exc}")
+            sys.exit(1)
+        self.emit("ok")
+
+
+class DateType(click.ParamType):
+    """`--date` as YYYYMMDD or YYYY-MM-DD."""
+
+    name = "YYYYMMDD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DATE = DateType()
+
+
+def date_option(help_text: str = "Run date (YYYYMMDD or YYYY-MM-DD); names the dated copies.") -> Callable:
+    return click.option("--date", "run_date", type=DATE, default=lambda: dt.date.today(), show_default="today", help=help_text)
+
+
+def storage_options(default_bucket: str, default_prefix: str) -> Callable:
+    """`--bucket/--gcs-bucket/--s3-bucket/--prefix/--compress`; the command receives `bucket_url`."""
+
+    def decorate(command: Callable) -> Callable:
+        options = [
+            click.option(
+                "--bucket",
+                help=f"Output location: gs://, s3://, file:// URL, local path, or bare GCS bucket name. "
+                f"Default ./taar-data/{default_bucket}.",
+            ),
+            click.option("--gcs-bucket", help="Alias: bare GCS bucket name (gs://NAME)."),
+            click.option("--s3-bucket", help="Alias: bare S3 bucket name (s3://NAME), the legacy home."),
+            click.option("--prefix", default=default_prefix, show_default=True, help="Key prefix inside the bucket."),
+            click.option(
+                "--compress",
+                type=click.Choice(["none", "bz2"]),
+                default="none",
+                show_default=True,
+                help="bz2 writes NAME.json.bz2 (what the recommender reads from GCS).",
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def resolve_storage_args(
+    bucket: str | None, gcs_bucket: str | None, s3_bucket: str | None, default_bucket: str
+) -> str:
+    """One bucket URL from `--bucket` or one of its aliases (more than one is an error)."""
+    given = [v for v in (bucket, gcs_bucket and f"gs://{gcs_bucket}", s3_bucket and f"s3://{s3_bucket}") if v]
+    if len(given) > 1:
+        raise click.UsageError("give only one of --bucket, --gcs-bucket, --s3-bucket")
+    return resolve_bucket_url(given[0] if given else None, default_bucket)
+
+
+def compression(value: str) -> str | None:
+    return None if value in (None, "none") else value

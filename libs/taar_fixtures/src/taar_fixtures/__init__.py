@@ -1,0 +1,1 @@
+"""Local stand-ins for taar-etl inputs (AMO API, telemetry tables)."""

@@ -1,0 +1,1 @@
+"""pytest entry point of taar-testing (fixtures are added here)."""
