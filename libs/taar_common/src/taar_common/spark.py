@@ -1,0 +1,136 @@
+"""Spark conventions shared by the Spark jobs (install with the `spark` extra).
+
+Reading `clients_daily` with partition and column checks, the release-Firefox filter and
+the one definition of a valid add-on for recommendation (DESIGN section 3), all as Spark
+expressions: no per-row Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterable
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from taar_common.dates import compact
+from taar_common.storage import Storage, join_url
+
+log = logging.getLogger(__name__)
+
+PIONEER_GUID = "pioneer-opt-in@mozilla.org"
+PARTITION_COLUMN = "submission_date_s3"
+DEFAULT_CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_daily/v6"
+ADDON_FLAGS_FALSE = ("is_system", "user_disabled", "app_disabled", "foreign_install", "blocklisted")
+
+
+class InputError(ValueError):
+    """An input dataset is missing, or lacks a partition or column the job needs."""
+
+
+def spark_session(app_name: str, master: str | None = None) -> SparkSession:
+    """The job's session: `local[*]` unless launched by spark-submit (which sets the master)."""
+    builder = SparkSession.builder.appName(app_name).config("spark.sql.session.timeZone", "UTC")
+    if master or "PYSPARK_GATEWAY_PORT" not in os.environ:
+        builder = builder.master(master or "local[*]").config("spark.ui.enabled", "false")
+    return builder.getOrCreate()
+
+
+def partition_url(input_url: str, day: dt.date) -> str:
+    return join_url(input_url, f"{PARTITION_COLUMN}={compact(day)}")
+
+
+def local_path(url: str) -> str:
+    """What Spark reads: URLs unchanged, plain paths made absolute."""
+    return url if "://" in url else os.path.abspath(url)
+
+
+def existing_partitions(storage: Storage, input_url: str, days: Iterable[dt.date]) -> list[dt.date]:
+    """The days whose partition folder holds at least one object."""
+    return [day for day in days if storage.list_prefix(partition_url(input_url, day) + "/")]
+
+
+def read_clients_daily(
+    spark: SparkSession,
+    storage: Storage,
+    input_url: str,
+    days: list[dt.date],
+    columns: Iterable[str],
+    *,
+    require_all: bool = True,
+) -> DataFrame:
+    """Read `columns` of the `clients_daily` partitions for `days`.
+
+    Fails naming the partition when one is missing (`require_all`) or when none exists,
+    and naming the column when the data lacks one the job needs.
+    """
+    found = existing_partitions(storage, input_url, days)
+    missing = sorted(set(days) - set(found))
+    if not found or (require_all and missing):
+        names = ", ".join(partition_url(input_url, d) for d in (missing or days)[:5])
+        raise InputError(f"clients_daily partition missing: {names}")
+    if missing:
+        log.warning("%d of %d partitions missing under %s; reading the rest", len(missing), len(days), input_url)
+    paths = [local_path(partition_url(input_url, day)) for day in found]
+    frame = spark.read.option("basePath", local_path(input_url)).parquet(*paths)
+    require_columns(frame, [*columns, PARTITION_COLUMN], source=input_url)
+    return frame.select(*columns, PARTITION_COLUMN)
+
+
+def require_columns(frame: DataFrame, columns: Iterable[str], *, source: str) -> None:
+    """Raise `InputError` naming every column (or `active_addons` field) the data lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{source} lacks column(s) {missing}; has {sorted(frame.columns)}")
+    if "active_addons" in columns:
+        element = frame.schema["active_addons"].dataType.elementType
+        needed = {"addon_id", "type", *ADDON_FLAGS_FALSE, "signed_state"}
+        absent = sorted(needed - set(element.fieldNames()))
+        if absent:
+            raise InputError(f"{source}: active_addons entries lack field(s) {absent}")
+
+
+def release_firefox(frame: DataFrame) -> DataFrame:
+    """Rows of release-channel Firefox only (null channel or app name is neither)."""
+    return frame.where((F.col("channel") == "release") & (F.col("app_name") == "Firefox"))
+
+
+def valid_addon_ids(addons: str | Column = "active_addons", *, require_signed: bool = False) -> Column:
+    """Sorted distinct ids of a client's valid add-ons (before the whitelist).
+
+    Valid: type `extension`, not system, user/app disabled, foreign-installed or
+    blocklisted (a null flag counts as false), not the Pioneer add-on, a non-null id;
+    with `require_signed` also `signed_state = 2`. A null array gives an empty one.
+    """
+    entries = F.coalesce(F.col(addons) if isinstance(addons, str) else addons, F.array())
+
+    def is_valid(addon: Column) -> Column:
+        condition = (addon["type"] == "extension") & addon["addon_id"].isNotNull()
+        condition = condition & (addon["addon_id"] != PIONEER_GUID)
+        for flag in ADDON_FLAGS_FALSE:
+            condition = condition & ~F.coalesce(addon[flag], F.lit(False))
+        if require_signed:
+            condition = condition & (F.coalesce(addon["signed_state"], F.lit(0)) == 2)
+        return F.coalesce(condition, F.lit(False))
+
+    return F.array_sort(F.array_distinct(F.transform(F.filter(entries, is_valid), lambda a: a["addon_id"])))
+
+
+def explode_whitelisted(
+    frame: DataFrame, ids_column: str, whitelist: Iterable[str], *, keep: Iterable[str] = ("client_id",)
+) -> DataFrame:
+    """One row per (kept columns, addon_id) for the ids that are in the whitelist.
+
+    A broadcast join rather than a per-row array lookup: the whitelist can hold thousands.
+    """
+    spark = frame.sparkSession
+    allowed = spark.createDataFrame([(guid,) for guid in sorted(set(whitelist))], "addon_id string")
+    exploded = frame.select(*keep, F.explode(ids_column).alias("addon_id"))
+    return exploded.join(F.broadcast(allowed), "addon_id").select(*keep, "addon_id")
+
+
+def drop_null_client_ids(frame: DataFrame) -> DataFrame:
+    """Rows with a client id (the dropped ones are counted by the caller when it needs to)."""
+    return frame.where(F.col("client_id").isNotNull())
