@@ -1,0 +1,51 @@
+"""moto S3 and fake-gcs-server answer the official clients, and the fixtures wire env vars."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import boto3
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+from taar_testing.services import FakeGcsServer, MotoServer, port_is_open
+
+
+def test_moto_s3_round_trips_an_object_through_boto3_from_env(moto_s3, s3_bucket_url):
+    assert os.environ["AWS_ENDPOINT_URL_S3"] == moto_s3.endpoint_url
+    bucket = s3_bucket_url.removeprefix("s3://")
+    client = boto3.client("s3")  # endpoint, keys and region all come from the session env
+    client.put_object(Bucket=bucket, Key="a/b.json", Body=b'{"x": 1}')
+    assert client.get_object(Bucket=bucket, Key="a/b.json")["Body"].read() == b'{"x": 1}'
+
+
+def test_s3_bucket_url_is_fresh_per_test(s3_bucket_url):
+    client = boto3.client("s3")
+    assert client.list_objects_v2(Bucket=s3_bucket_url.removeprefix("s3://"))["KeyCount"] == 0
+
+
+def test_fake_gcs_round_trips_a_blob_through_google_cloud_storage(fake_gcs, gcs_bucket_url):
+    assert os.environ["STORAGE_EMULATOR_HOST"] == fake_gcs.url
+    client = storage.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"], credentials=AnonymousCredentials())
+    bucket = client.bucket(gcs_bucket_url.removeprefix("gs://"))
+    bucket.blob("dir/data.json").upload_from_string(b"[1, 2]", content_type="application/json")
+    assert bucket.blob("dir/data.json").download_as_bytes() == b"[1, 2]"
+    assert [b.name for b in client.list_blobs(bucket)] == ["dir/data.json"]
+
+
+def test_storage_root_is_a_fresh_root_of_its_backend(request, storage_root):
+    backend = request.node.callspec.id
+    expected = {"local": "/", "s3": "s3://", "gcs": "gs://"}[backend]
+    assert storage_root.startswith(expected)
+    if backend == "local":
+        assert Path(storage_root).is_dir() and not any(Path(storage_root).iterdir())
+
+
+def test_servers_stop_with_process_gone_and_port_free(tmp_path):
+    for service in (MotoServer(log_dir=tmp_path), FakeGcsServer(log_dir=tmp_path)):
+        with service:
+            process = service.process
+            assert process is not None and process.poll() is None
+            assert port_is_open(service.port)
+        assert process.poll() is not None
+        assert not port_is_open(service.port)
