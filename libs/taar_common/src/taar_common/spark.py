@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -30,11 +30,19 @@ class InputError(ValueError):
     """An input dataset is missing, or lacks a partition or column the job needs."""
 
 
-def spark_session(app_name: str, master: str | None = None) -> SparkSession:
-    """The job's session: `local[*]` unless launched by spark-submit (which sets the master)."""
+def spark_session(
+    app_name: str, master: str | None = None, *, local_config: Mapping[str, str] | None = None
+) -> SparkSession:
+    """The job's session: `local[*]` unless launched by spark-submit (which sets the master).
+
+    `local_config` (e.g. `spark.driver.memory`) applies only when this call starts a local
+    JVM; under spark-submit the submitter's settings win.
+    """
     builder = SparkSession.builder.appName(app_name).config("spark.sql.session.timeZone", "UTC")
     if master or "PYSPARK_GATEWAY_PORT" not in os.environ:
         builder = builder.master(master or "local[*]").config("spark.ui.enabled", "false")
+        for key, value in (local_config or {}).items():
+            builder = builder.config(key, value)
     return builder.getOrCreate()
 
 

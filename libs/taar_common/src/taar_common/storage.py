@@ -49,11 +49,11 @@ def parse_url(url: str) -> Location:
         if not parsed.netloc:
             raise ValueError(f"storage URL {url!r} has no bucket")
         return Location(parsed.scheme, parsed.netloc, parsed.path.lstrip("/"))
-    if url.startswith("file://"):
-        return Location("file", "", str(Path(urlparse(url).path).resolve()))
-    if "://" in url:
+    if "://" in url and not url.startswith("file://"):
         raise ValueError(f"unsupported storage URL {url!r}: use gs://, s3://, file:// or a path")
-    return Location("file", "", str(Path(url).resolve()))
+    path = urlparse(url).path if url.startswith("file://") else url
+    folder = "/" if path.endswith("/") else ""  # a trailing slash means "inside this folder"
+    return Location("file", "", str(Path(path).resolve()) + folder)
 
 
 def join_url(base: str, *parts: str) -> str:
@@ -107,14 +107,14 @@ class LocalBackend:
 
     def list(self, loc: Location) -> list[str]:
         root = Path(loc.key)
-        if root.is_dir():
-            found = [p for p in root.rglob("*") if p.is_file()]
+        if loc.key.endswith("/"):
+            found = [p for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
         else:
             parent = root.parent
             found = [
                 p
                 for p in (parent.rglob("*") if parent.is_dir() else [])
-                if p.is_file() and str(p).startswith(str(root))
+                if p.is_file() and str(p).startswith(loc.key)
             ]
         return sorted(str(p) for p in found if not p.name.endswith(".tmp"))
 

@@ -1,0 +1,65 @@
+"""Shared CLI conventions: dates in both forms, bucket URLs and aliases, the summary line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from taar_common.cli import RunSummary, date_option, resolve_storage_args, storage_options
+from taar_common.dates import parse_date
+from taar_common.storage import resolve_bucket_url
+
+
+def test_dates_in_both_forms():
+    assert parse_date("20261127") == parse_date("2026-11-27") == dt.date(2026, 11, 27)
+    with pytest.raises(ValueError, match="2026/11/27"):
+        parse_date("2026/11/27")
+
+
+def test_bucket_forms():
+    assert resolve_bucket_url("telemetry-parquet", "x") == "gs://telemetry-parquet"
+    assert resolve_bucket_url("s3://legacy/", "x") == "s3://legacy"
+    assert resolve_bucket_url(None, "telemetry-parquet") == str(Path("taar-data/telemetry-parquet").resolve())
+    assert resolve_bucket_url("file:///tmp/out", "x") == "/tmp/out"
+    assert resolve_storage_args(None, "gbucket", None, "x") == "gs://gbucket"
+    assert resolve_storage_args(None, None, "sbucket", "x") == "s3://sbucket"
+    with pytest.raises(click.UsageError):
+        resolve_storage_args("a", "b", None, "x")
+
+
+@click.command()
+@date_option()
+@storage_options("telemetry-parquet", "p/")
+@click.option("--fail", is_flag=True)
+def demo_command(run_date, bucket, gcs_bucket, s3_bucket, prefix, compress, fail):
+    summary = RunSummary("demo")
+
+    def job():
+        summary.count("rows", 3)
+        summary.add_artifact(resolve_storage_args(bucket, gcs_bucket, s3_bucket, "telemetry-parquet"))
+        if fail:
+            raise RuntimeError("boom at s3://b/k")
+
+    summary.run(job)
+
+
+def test_summary_is_one_json_line_and_exit_codes():
+    ok = CliRunner().invoke(demo_command, ["--date", "2026-11-27", "--s3-bucket", "legacy"])
+    assert ok.exit_code == 0
+    line = json.loads(ok.stdout.strip())
+    assert line["status"] == "ok" and line["counts"] == {"rows": 3} and line["artifacts"] == ["s3://legacy"]
+    failed = CliRunner().invoke(demo_command, ["--date", "20261127", "--fail"])
+    assert failed.exit_code == 1
+    summary = json.loads(failed.stdout.strip())
+    assert summary["status"] == "failed" and "boom at s3://b/k" in summary["error"]
+
+
+def test_bad_date_is_a_usage_error():
+    result = CliRunner().invoke(demo_command, ["--date", "27.11.2026"])
+    assert result.exit_code == 2
+    assert "YYYYMMDD" in result.output

@@ -1,0 +1,120 @@
+"""The shared HTTP session against a real local server that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from taar_common.http import HttpStats, MalformedResponseError, build_http_session, fetch_json
+
+
+class ScriptedServer:
+    """Answers each path with a scripted list of replies, then keeps repeating the last."""
+
+    def __init__(self) -> None:
+        self.script: dict[str, list[tuple]] = {}
+        self.hits: dict[str, list[float]] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                outer.hits.setdefault(path, []).append(time.monotonic())
+                replies = outer.script[path]
+                status, headers, body, delay = replies.pop(0) if len(replies) > 1 else replies[0]
+                time.sleep(delay)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+OK = (200, {"Content-Type": "application/json"}, json.dumps({"ok": True}).encode(), 0.0)
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.close()
+
+
+def session(stats: HttpStats, **kwargs):
+    kwargs.setdefault("backoff_factor", 0.01)
+    return build_http_session(stats=stats, **kwargs)
+
+
+def test_429_honours_retry_after(server):
+    server.script["/p"] = [(429, {"Retry-After": "1"}, b"slow down", 0.0), OK]
+    stats = HttpStats()
+    assert fetch_json(session(stats), server.url + "/p") == {"ok": True}
+    first, second = server.hits["/p"]
+    assert second - first >= 0.95
+    assert stats.retries == 1 and stats.requests == 1
+
+
+def test_429_without_retry_after_backs_off_and_succeeds(server):
+    server.script["/p"] = [(429, {}, b"", 0.0), (429, {}, b"", 0.0), OK]
+    stats = HttpStats()
+    assert fetch_json(session(stats), server.url + "/p") == {"ok": True}
+    assert len(server.hits["/p"]) == 3 and stats.retries == 2
+
+
+def test_5xx_then_success(server):
+    server.script["/p"] = [(503, {}, b"", 0.0), (500, {}, b"", 0.0), (502, {}, b"", 0.0), OK]
+    stats = HttpStats()
+    assert fetch_json(session(stats), server.url + "/p") == {"ok": True}
+    assert stats.retries == 3
+
+
+def test_timeout_is_retried(server):
+    server.script["/p"] = [(200, {}, b'{"late": 1}', 1.0), OK]
+    stats = HttpStats()
+    assert fetch_json(session(stats, timeout=(1.0, 0.3)), server.url + "/p") == {"ok": True}
+    assert stats.retries >= 1
+
+
+def test_truncated_json_is_retried_then_reported(server):
+    server.script["/half"] = [(200, {}, b'{"results": [1, 2', 0.0), OK]
+    server.script["/never"] = [(200, {}, b"<html>oops</html>", 0.0)]
+    stats = HttpStats()
+    http = session(stats)
+    assert fetch_json(http, server.url + "/half") == {"ok": True}
+    with pytest.raises(MalformedResponseError, match="/never"):
+        fetch_json(http, server.url + "/never", attempts=2, backoff=0.01)
+    assert stats.malformed == 3
+
+
+def test_permanent_failure_raises_naming_url(server):
+    server.script["/dead"] = [(500, {}, b"", 0.0)]
+    with pytest.raises(requests.HTTPError, match="/dead"):
+        fetch_json(session(HttpStats(), retries=2), server.url + "/dead")
+    assert len(server.hits["/dead"]) == 3
+
+
+def test_client_errors_are_not_retried(server):
+    server.script["/missing"] = [(404, {}, b'{"detail": "Not found."}', 0.0)]
+    with pytest.raises(requests.HTTPError):
+        fetch_json(session(HttpStats()), server.url + "/missing")
+    assert len(server.hits["/missing"]) == 1
