@@ -1,4 +1,5 @@
-"""moto S3 and fake-gcs-server answer the official clients, and the fixtures wire env vars."""
+"""moto S3 and fake-gcs-server answer the official clients, the fixtures wire env vars, and
+every server stops cleanly; a missing program fails or skips naming the install step."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ import os
 from pathlib import Path
 
 import boto3
+import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
-from taar_testing.services import FakeGcsServer, MotoServer, port_is_open
+from taar_testing.services import (
+    BigQueryEmulator,
+    BigtableEmulator,
+    FakeGcsServer,
+    MotoServer,
+    ServiceNotInstalled,
+    port_is_open,
+)
 
 
 def test_moto_s3_round_trips_an_object_through_boto3_from_env(moto_s3, s3_bucket_url):
@@ -41,11 +50,40 @@ def test_storage_root_is_a_fresh_root_of_its_backend(request, storage_root):
         assert Path(storage_root).is_dir() and not any(Path(storage_root).iterdir())
 
 
-def test_servers_stop_with_process_gone_and_port_free(tmp_path):
-    for service in (MotoServer(log_dir=tmp_path), FakeGcsServer(log_dir=tmp_path)):
-        with service:
-            process = service.process
-            assert process is not None and process.poll() is None
-            assert port_is_open(service.port)
-        assert process.poll() is not None
-        assert not port_is_open(service.port)
+@pytest.mark.parametrize("service_class", [MotoServer, FakeGcsServer, BigtableEmulator])
+def test_server_stops_with_process_gone_and_port_free(tmp_path, service_class):
+    service = service_class(log_dir=tmp_path)
+    try:
+        service.start()
+    except ServiceNotInstalled as error:
+        if service_class is BigtableEmulator:
+            pytest.skip(f"cbtemulator unavailable: {error}")
+        raise
+    with service:
+        process = service.process
+        assert process is not None and process.poll() is None
+        assert port_is_open(service.port)
+    assert process.poll() is not None
+    assert not port_is_open(service.port)
+    service.stop()  # idempotent
+
+
+def test_missing_services_venv_fails_naming_make_envs(monkeypatch, tmp_path):
+    monkeypatch.setenv("TAAR_SERVICES_VENV", str(tmp_path / "absent"))
+    for service in (MotoServer(log_dir=tmp_path), FakeGcsServer(log_dir=tmp_path), BigQueryEmulator(log_dir=tmp_path)):
+        with pytest.raises(ServiceNotInstalled, match=r"run `make envs` \(tools/ensure-venv services\)"):
+            service.start()
+
+
+def test_missing_cbtemulator_names_the_install_step(monkeypatch, tmp_path):
+    monkeypatch.setenv("CBTEMULATOR", str(tmp_path / "cbtemulator"))
+    with pytest.raises(ServiceNotInstalled, match="CBTEMULATOR"):
+        BigtableEmulator(log_dir=tmp_path).start()
+
+
+def test_plugin_fails_rather_than_skips_without_the_services_venv(pytester, monkeypatch, tmp_path):
+    monkeypatch.setenv("TAAR_SERVICES_VENV", str(tmp_path / "absent"))
+    pytester.makepyfile("def test_needs_s3(moto_s3):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*run `make envs` (tools/ensure-venv services)*"])
