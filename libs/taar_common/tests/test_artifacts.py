@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from taar_common.artifacts import ArtifactCheckError, check_artifact, is_valid_guid
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-
 from taar_common.cli import RunSummary, date_option, resolve_storage_args, storage_options
 from taar_common.dates import parse_date
 from taar_common.storage import resolve_bucket_url

@@ -10,7 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-
 from taar_common.http import HttpStats, MalformedResponseError, build_http_session, fetch_json
 
 

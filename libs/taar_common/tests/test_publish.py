@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from taar_common.artifacts import ArtifactCheckError
 from taar_common.publish import publish_artifact
 from taar_common.storage import Storage, StorageError, join_url

@@ -6,7 +6,6 @@ import bz2
 import json
 
 import pytest
-
 from taar_common.storage import NotFoundError, Storage, StorageError, join_url
 
 

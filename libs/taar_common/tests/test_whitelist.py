@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from taar_common.storage import NotFoundError, Storage, join_url
 from taar_common.whitelist import WhitelistError, default_whitelist_url, read_whitelist
 

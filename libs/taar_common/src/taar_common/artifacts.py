@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import jsonschema
@@ -172,7 +173,7 @@ def _locale_weights(payload: dict[str, list[list[Any]]], num_addons: int | None 
         weights = [w for _, w in pairs]
         if any(not (0.0 <= w <= 1.0) or math.isnan(w) for w in weights):
             yield f"{locale}: weight outside [0, 1]"
-        if any(a < b for a, b in zip(weights, weights[1:])):
+        if any(a < b for a, b in pairwise(weights)):
             yield f"{locale}: weights not in descending order"
         if sum(weights) > 1 + 1e-9:
             yield f"{locale}: weights sum to {sum(weights)} > 1"

@@ -139,7 +139,9 @@ DATE = DateType()
 
 
 def date_option(help_text: str = "Run date (YYYYMMDD or YYYY-MM-DD); names the dated copies.") -> Callable:
-    return click.option("--date", "run_date", type=DATE, default=lambda: dt.date.today(), show_default="today", help=help_text)
+    return click.option(
+        "--date", "run_date", type=DATE, default=lambda: dt.date.today(), show_default="today", help=help_text
+    )
 
 
 def storage_options(default_bucket: str, default_prefix: str) -> Callable:
@@ -170,9 +172,7 @@ def storage_options(default_bucket: str, default_prefix: str) -> Callable:
     return decorate
 
 
-def resolve_storage_args(
-    bucket: str | None, gcs_bucket: str | None, s3_bucket: str | None, default_bucket: str
-) -> str:
+def resolve_storage_args(bucket: str | None, gcs_bucket: str | None, s3_bucket: str | None, default_bucket: str) -> str:
     """One bucket URL from `--bucket` or one of its aliases (more than one is an error)."""
     given = [v for v in (bucket, gcs_bucket and f"gs://{gcs_bucket}", s3_bucket and f"s3://{s3_bucket}") if v]
     if len(given) > 1:

@@ -40,8 +40,12 @@ def wait_for_partition(storage: Storage, url: str, timeout_s: float, poke_interv
 
 @click.command()
 @click.argument("url")
-@click.option("--timeout", "timeout_s", type=float, default=3600.0, show_default=True, help="Seconds to wait before failing.")
-@click.option("--poke-interval", "poke_interval_s", type=float, default=60.0, show_default=True, help="Seconds between checks.")
+@click.option(
+    "--timeout", "timeout_s", type=float, default=3600.0, show_default=True, help="Seconds to wait before failing."
+)
+@click.option(
+    "--poke-interval", "poke_interval_s", type=float, default=60.0, show_default=True, help="Seconds between checks."
+)
 def main(url: str, timeout_s: float, poke_interval_s: float) -> None:
     """Wait until the partition folder URL (or its _SUCCESS marker) exists."""
     configure_logging()

@@ -112,9 +112,7 @@ class LocalBackend:
         else:
             parent = root.parent
             found = [
-                p
-                for p in (parent.rglob("*") if parent.is_dir() else [])
-                if p.is_file() and str(p).startswith(loc.key)
+                p for p in (parent.rglob("*") if parent.is_dir() else []) if p.is_file() and str(p).startswith(loc.key)
             ]
         return sorted(str(p) for p in found if not p.name.endswith(".tmp"))
 
@@ -177,7 +175,7 @@ class GCSBackend:
         else:
             self._client = storage.Client()
 
-    def _blob(self, loc: Location):  # noqa: ANN202 - google type
+    def _blob(self, loc: Location):
         return self._client.bucket(loc.bucket).blob(loc.key)
 
     def read(self, loc: Location) -> bytes:
