@@ -1,0 +1,3 @@
+from taar_amodump.cli import main
+
+main()

@@ -1,0 +1,89 @@
+"""`taar-amodump`: list every AMO add-on, add its first_create_date, publish the dump."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from taar_common.cli import (
+    RunSummary,
+    compression,
+    configure_logging,
+    date_option,
+    resolve_storage_args,
+    storage_options,
+)
+
+from taar_amodump.job import RESULT_WINDOW, AmodumpOptions, run_amodump
+
+DEFAULT_BUCKET = "telemetry-parquet"
+DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
+DEFAULT_AMO_URL = "https://addons.mozilla.org/api/v5/"
+
+
+@click.command()
+@date_option()
+@storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
+@click.option("--amo-url", default=DEFAULT_AMO_URL, show_default=True, help="AMO API base (v5 or v4).")
+@click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True, help="Concurrent HTTP requests.")
+@click.option(
+    "--max-missing",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Add-ons allowed to fail after retries (listed in the summary); more fails the run.",
+)
+@click.option(
+    "--result-window",
+    type=click.IntRange(50),
+    default=RESULT_WINDOW,
+    show_default=True,
+    help="Most results AMO returns per query; larger listings are split by created/users ranges.",
+)
+@click.option("--http-timeout", type=float, default=30.0, show_default=True, help="Read timeout per request, seconds.")
+@click.option("--retries", type=click.IntRange(0), default=8, show_default=True, help="Retries per request.")
+@click.option(
+    "--retry-backoff", type=float, default=0.25, show_default=True, help="Backoff factor between retries, seconds."
+)
+@click.option("--progress-interval", type=float, default=5.0, show_default=True, help="Seconds between progress lines.")
+@click.option("--verbose", is_flag=True, help="Debug logging (every retry).")
+def main(
+    run_date: dt.date,
+    bucket: str | None,
+    gcs_bucket: str | None,
+    s3_bucket: str | None,
+    prefix: str,
+    compress: str,
+    amo_url: str,
+    workers: int,
+    max_missing: int,
+    result_window: int,
+    http_timeout: float,
+    retries: int,
+    retry_backoff: float,
+    progress_interval: float,
+    verbose: bool,
+) -> None:
+    """Dump every AMO extension (beyond the 30,000 search window) with its first_create_date
+    to PREFIX/extended_addons_database[YYYYMMDD].json."""
+    configure_logging(verbose)
+    options = AmodumpOptions(
+        amo_url=amo_url,
+        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
+        prefix=prefix,
+        day=run_date,
+        workers=workers,
+        max_missing=max_missing,
+        compress=compression(compress),
+        result_window=result_window,
+        http_timeout_s=http_timeout,
+        retries=retries,
+        retry_backoff_s=retry_backoff,
+        progress_interval_s=progress_interval,
+    )
+    summary = RunSummary("amodump")
+    summary.run(lambda: run_amodump(options, summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""Pure parts of the AMO dump: response parsing, the canonical record, query splitting.
+
+No I/O here: `job.py` feeds these functions the JSON bodies it fetched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+RECOMMENDED = "recommended"
+
+
+class MalformedPageError(ValueError):
+    """An AMO response parsed as JSON but is not the envelope it should be; names the URL."""
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of `addons/search/`: the query's total `count` and this page's add-ons."""
+
+    count: int
+    results: list[dict[str, Any]]
+
+
+def parse_search_page(payload: Any, url: str) -> SearchPage:
+    """Validate a search envelope (`count`, `results` list of add-ons with a GUID)."""
+    if not isinstance(payload, dict):
+        raise MalformedPageError(f"{url}: expected a JSON object, got {type(payload).__name__}")
+    results = payload.get("results")
+    if not isinstance(results, list):
+        raise MalformedPageError(f"{url}: 'results' is missing or not a list (got {type(results).__name__})")
+    count = payload.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise MalformedPageError(f"{url}: 'count' is missing or not a non-negative integer (got {count!r})")
+    for index, addon in enumerate(results):
+        if not isinstance(addon, dict) or not isinstance(addon.get("guid"), str) or not addon["guid"]:
+            raise MalformedPageError(f"{url}: result {index} has no GUID")
+    return SearchPage(count, results)
+
+
+@dataclass(frozen=True)
+class VersionsPage:
+    """One page of `addons/addon/<guid>/versions/` (newest first)."""
+
+    count: int
+    results: list[dict[str, Any]]
+
+
+def parse_versions_page(payload: Any, url: str) -> VersionsPage:
+    """Validate a versions envelope (`count`, `results` list)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        raise MalformedPageError(f"{url}: 'results' is missing or not a list")
+    count = payload.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise MalformedPageError(f"{url}: 'count' is missing or not a non-negative integer (got {count!r})")
+    return VersionsPage(count, payload["results"])
+
+
+def last_page_number(count: int, page_size: int) -> int:
+    """The number of the last page holding `count` items (1 for an empty listing)."""
+    return max(1, math.ceil(count / page_size))
+
+
+def version_created(version: Any) -> str | None:
+    """Creation time of a version: its own `created`, else its file's (v5 `file`, v4 `files[0]`)."""
+    if not isinstance(version, dict):
+        return None
+    if isinstance(version.get("created"), str):
+        return version["created"]
+    file = version.get("file")
+    if not isinstance(file, dict):
+        files = version.get("files")
+        file = files[0] if isinstance(files, list) and files and isinstance(files[0], dict) else None
+    if file is not None and isinstance(file.get("created"), str):
+        return file["created"]
+    return None
+
+
+def oldest_version_created(last_page: VersionsPage, url: str) -> str:
+    """`first_create_date`: the creation time of the last item of the last (newest-first) page."""
+    if not last_page.results:
+        raise MalformedPageError(f"{url}: no public version listed (count={last_page.count})")
+    created = version_created(last_page.results[-1])
+    if created is None or parse_timestamp(created) is None:
+        raise MalformedPageError(f"{url}: the oldest version has no parseable 'created' ({created!r})")
+    return created
+
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """An AMO ISO 8601 time as an aware UTC datetime, or None if it does not parse."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def format_timestamp(moment: dt.datetime) -> str:
+    """The `YYYY-MM-DDTHH:MM:SSZ` form AMO uses and accepts in `created__gte/__lt`."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def canonical_categories(categories: Any) -> list[str]:
+    """Category slugs as one sorted list: v5 gives a list, v4 `{app: [slugs]}`."""
+    if isinstance(categories, dict):
+        slugs: Iterable[Any] = (
+            slug for per_app in categories.values() if isinstance(per_app, list) for slug in per_app
+        )
+    elif isinstance(categories, list):
+        slugs = categories
+    else:
+        return []
+    return sorted({slug for slug in slugs if isinstance(slug, str)})
+
+
+def canonical_promoted(promoted: Any) -> list[dict[str, Any]]:
+    """Promotions as a list (v5 form): v4 gives one object or null, v5 a list."""
+    if isinstance(promoted, dict):
+        promoted = [promoted]
+    if not isinstance(promoted, list):
+        return []
+    return [
+        {"category": item.get("category"), "apps": list(item.get("apps") or [])}
+        for item in promoted
+        if isinstance(item, dict)
+    ]
+
+
+def is_featured(promoted: list[dict[str, Any]]) -> bool:
+    """Featured = promoted in the `recommended` category."""
+    return any(item.get("category") == RECOMMENDED for item in promoted)
+
+
+def canonical_files(current_version: Any) -> dict[str, Any] | None:
+    """`current_version` reduced to `files[] {id, platform, status, is_webextension}`.
+
+    v5 has one `file` and no `is_webextension` (every listed add-on is a WebExtension), so
+    it becomes a one-item list with `is_webextension: true` and `platform: "all"`.
+    """
+    if not isinstance(current_version, dict):
+        return None
+    files = current_version.get("files")
+    if not isinstance(files, list):
+        single = current_version.get("file")
+        files = [single] if isinstance(single, dict) else []
+    return {
+        "files": [
+            {
+                "id": file.get("id"),
+                "platform": file.get("platform", "all"),
+                "status": file.get("status"),
+                "is_webextension": bool(file.get("is_webextension", True)),
+            }
+            for file in files
+            if isinstance(file, dict)
+        ]
+    }
+
+
+def canonical_ratings(ratings: Any) -> dict[str, Any] | None:
+    """The ratings summary, or None when AMO gives none."""
+    if not isinstance(ratings, dict):
+        return None
+    return {key: ratings.get(key) for key in ("average", "bayesian_average", "count", "text_count")}
+
+
+def canonical_record(addon: dict[str, Any], first_create_date: str) -> dict[str, Any]:
+    """The dump's record of one add-on (DESIGN section 3), from a v4 or v5 search result."""
+    promoted = canonical_promoted(addon.get("promoted"))
+    return {
+        "guid": addon["guid"],
+        "categories": canonical_categories(addon.get("categories")),
+        "default_locale": addon.get("default_locale"),
+        "description": addon.get("description"),
+        "name": addon.get("name"),
+        "summary": addon.get("summary"),
+        "tags": [tag for tag in addon.get("tags") or [] if isinstance(tag, str)],
+        "weekly_downloads": addon.get("weekly_downloads"),
+        "average_daily_users": addon.get("average_daily_users"),
+        "ratings": canonical_ratings(addon.get("ratings")),
+        "current_version": canonical_files(addon.get("current_version")),
+        "promoted": promoted,
+        "is_featured": is_featured(promoted),
+        "created": addon.get("created"),
+        "first_create_date": first_create_date,
+    }
+
+
+@dataclass(frozen=True)
+class ListingPart:
+    """A sub-query of the listing: half-open `created` and `users` ranges (None = unbounded).
+
+    `created_min`/`created_max` are the known extremes of the add-ons inside (epoch seconds),
+    used to choose split points; they are hints, not filters.
+    """
+
+    created_gte: int | None = None
+    created_lt: int | None = None
+    users_gte: int | None = None
+    users_lt: int | None = None
+    created_min: int | None = None
+    created_max: int | None = None
+    users_max: int | None = None
+
+    def filters(self) -> dict[str, str | int]:
+        """The v5 range filters selecting this part."""
+        params: dict[str, str | int] = {}
+        if self.created_gte is not None:
+            params["created__gte"] = format_timestamp(dt.datetime.fromtimestamp(self.created_gte, dt.UTC))
+        if self.created_lt is not None:
+            params["created__lt"] = format_timestamp(dt.datetime.fromtimestamp(self.created_lt, dt.UTC))
+        if self.users_gte is not None:
+            params["users__gte"] = self.users_gte
+        if self.users_lt is not None:
+            params["users__lt"] = self.users_lt
+        return params
+
+    def describe(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.filters().items()) or "(unsplit)"
+
+    def created_span(self) -> tuple[int, int] | None:
+        """The [low, high] seconds that can hold add-ons of this part, if known."""
+        low = self.created_min if self.created_min is not None else self.created_gte
+        high = (
+            self.created_max
+            if self.created_max is not None
+            else (None if self.created_lt is None else self.created_lt - 1)
+        )
+        if low is None or high is None:
+            return None
+        if self.created_gte is not None:
+            low = max(low, self.created_gte)
+        if self.created_lt is not None:
+            high = min(high, self.created_lt - 1)
+        return low, high
+
+
+def split_part(part: ListingPart) -> tuple[ListingPart, ListingPart] | None:
+    """Two disjoint parts covering `part`: by `created` while it spans more than a second,
+    else by `users` (needs `users_max`); None when neither can split further."""
+    span = part.created_span()
+    if span is not None and span[1] > span[0]:
+        middle = span[0] + (span[1] - span[0] + 1) // 2
+        return (
+            replace(part, created_lt=middle, created_max=middle - 1),
+            replace(part, created_gte=middle, created_min=middle),
+        )
+    low = part.users_gte or 0
+    bounds = [b for b in (part.users_max, None if part.users_lt is None else part.users_lt - 1) if b is not None]
+    if bounds and min(bounds) > low:
+        middle = low + (min(bounds) - low + 1) // 2
+        return replace(part, users_lt=middle, users_max=middle - 1), replace(part, users_gte=middle)
+    return None
+
+
+def listing_gap(total: int, part_counts: dict[str, int], listed: int) -> str | None:
+    """Why the parts do not add up to the unsplit count, or None when they do."""
+    summed = sum(part_counts.values())
+    if summed != total:
+        shown = ", ".join(f"[{name}]={count}" for name, count in list(part_counts.items())[:20])
+        return f"the {len(part_counts)} sub-queries count {summed} add-ons but the unsplit query counts {total} (gap {total - summed}): {shown}"
+    if listed != total:
+        return f"listed {listed} distinct GUIDs but the unsplit query counts {total} (gap {total - listed})"
+    return None
