@@ -264,7 +264,10 @@ def listing_gap(total: int, part_counts: dict[str, int], listed: int) -> str | N
     summed = sum(part_counts.values())
     if summed != total:
         shown = ", ".join(f"[{name}]={count}" for name, count in list(part_counts.items())[:20])
-        return f"the {len(part_counts)} sub-queries count {summed} add-ons but the unsplit query counts {total} (gap {total - summed}): {shown}"
+        return (
+            f"the {len(part_counts)} sub-queries count {summed} add-ons but the unsplit query counts {total} "
+            f"(gap {total - summed}): {shown}"
+        )
     if listed != total:
         return f"listed {listed} distinct GUIDs but the unsplit query counts {total} (gap {total - listed})"
     return None
