@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 JOBS := $(notdir $(wildcard jobs/*))
-LIBS := taar_common taar_fixtures taar_testing
+LIBS := $(notdir $(wildcard libs/*))
 JOB ?=
 BUCKET ?=
 
@@ -22,10 +22,11 @@ envs:
 	@for p in $(addprefix libs/,$(LIBS)) $(addprefix jobs/,$(JOBS)); do PYTHON=$(PYTHON) tools/ensure-venv $$p || exit 1; done
 
 test: envs
+	@if [ -x tools/ensure-system-deps ]; then tools/ensure-system-deps; fi
 	@$(PYTHON) tools/run-tests $(SUITES)
 
 demo: envs
-	@.venv/repo/bin/python tools/demo.py $(if $(BUCKET),--bucket $(BUCKET))
+	@.venv/taar_common/bin/python tools/demo.py $(if $(BUCKET),--bucket $(BUCKET)) $(if $(DATE),--date $(DATE))
 
 bench: envs
 	@$(PYTHON) tools/bench.py
