@@ -1,0 +1,53 @@
+-- TAAR client profiles of one day, BigQuery dialect. Run as is on BigQuery; transpiled by
+-- sqlglot for DuckDB. {destination_table} and {source_table} are filled in by the job;
+-- @submission_date (DATE) and @sample_threshold (STRING) are query parameters.
+--
+-- The client id is hashed here, first, so no raw id reaches the table, the Avro export or
+-- Bigtable. Sampling keeps a client when the first 8 hex digits of its hashed id sort below
+-- @sample_threshold (= the sample rate scaled to 16^8): deterministic, so a client is in or
+-- out of the sample on every run.
+CREATE OR REPLACE TABLE `{destination_table}` AS
+WITH hashed AS (
+  SELECT
+    TO_HEX(SHA256(client_id)) AS client_id,
+    city,
+    locale,
+    os,
+    subsession_hours_sum,
+    places_bookmarks_count_mean,
+    scalar_parent_browser_engagement_tab_open_event_count_sum,
+    scalar_parent_browser_engagement_total_uri_count_sum,
+    scalar_parent_browser_engagement_unique_domains_count_mean,
+    active_addons
+  FROM `{source_table}`
+  WHERE submission_date = @submission_date
+    AND client_id IS NOT NULL
+)
+SELECT
+  client_id,
+  city,
+  locale,
+  os,
+  CAST(ROUND(COALESCE(subsession_hours_sum, 0) * 3600) AS INT64) AS subsession_length,
+  COALESCE(places_bookmarks_count_mean, 0) AS places_bookmarks_count,
+  COALESCE(scalar_parent_browser_engagement_tab_open_event_count_sum, 0)
+    AS scalar_parent_browser_engagement_tab_open_event_count,
+  COALESCE(scalar_parent_browser_engagement_total_uri_count_sum, 0)
+    AS scalar_parent_browser_engagement_total_uri_count,
+  COALESCE(scalar_parent_browser_engagement_unique_domains_count_mean, 0)
+    AS scalar_parent_browser_engagement_unique_domains_count,
+  ARRAY(
+    SELECT a FROM UNNEST(active_addons) AS a
+    WHERE a IS NOT NULL AND a.addon_id IS NOT NULL
+  ) AS active_addons,
+  ARRAY(
+    SELECT a.addon_id FROM UNNEST(active_addons) AS a
+    WHERE a IS NOT NULL AND a.addon_id IS NOT NULL
+      AND (COALESCE(a.user_disabled, FALSE) OR COALESCE(a.app_disabled, FALSE))
+  ) AS disabled_addons_ids
+FROM hashed
+WHERE SUBSTR(client_id, 1, 8) < @sample_threshold
+  AND EXISTS (
+    SELECT 1 FROM UNNEST(active_addons) AS a
+    WHERE a IS NOT NULL AND a.addon_id IS NOT NULL
+  )
