@@ -1,0 +1,3 @@
+from taar_report.cli import main
+
+main()
