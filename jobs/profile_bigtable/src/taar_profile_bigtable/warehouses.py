@@ -100,7 +100,7 @@ class DuckDBWarehouse:
 
     def export_avro(self, storage: Storage, bucket_url: str, day: dt.date) -> tuple[list[str], int | None]:
         self._require_table()
-        reader = self._con.execute(f"SELECT * FROM {self.table}").fetch_record_batch(10_000)
+        reader = self._con.execute(f"SELECT * FROM {self.table}").to_arrow_reader(10_000)
         return avro_files.write_avro_files(storage, bucket_url, day, reader, reader.schema)
 
     def drop_profiles_table(self) -> bool:
