@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from google.cloud import bigtable
 from google.cloud.bigtable import column_family, row_filters
 
 
+@pytest.mark.filterwarnings("ignore:Connecting to Bigtable emulator")
 def test_bigtable_emulator_creates_table_writes_and_reads_a_row(bigtable_emulator):
     assert os.environ["BIGTABLE_EMULATOR_HOST"] == bigtable_emulator.host
     client = bigtable.Client(project=bigtable_emulator.project, admin=True)

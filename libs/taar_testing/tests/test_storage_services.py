@@ -50,14 +50,14 @@ def test_storage_root_is_a_fresh_root_of_its_backend(request, storage_root):
         assert Path(storage_root).is_dir() and not any(Path(storage_root).iterdir())
 
 
-@pytest.mark.parametrize("service_class", [MotoServer, FakeGcsServer, BigtableEmulator])
+@pytest.mark.parametrize("service_class", [MotoServer, FakeGcsServer, BigtableEmulator, BigQueryEmulator])
 def test_server_stops_with_process_gone_and_port_free(tmp_path, service_class):
     service = service_class(log_dir=tmp_path)
     try:
         service.start()
     except ServiceNotInstalled as error:
-        if service_class is BigtableEmulator:
-            pytest.skip(f"cbtemulator unavailable: {error}")
+        if service_class in (BigtableEmulator, BigQueryEmulator):
+            pytest.skip(f"{service.name} unavailable: {error}")
         raise
     with service:
         process = service.process
@@ -65,6 +65,8 @@ def test_server_stops_with_process_gone_and_port_free(tmp_path, service_class):
         assert port_is_open(service.port)
     assert process.poll() is not None
     assert not port_is_open(service.port)
+    if isinstance(service, BigQueryEmulator):
+        assert not port_is_open(service.grpc_port)
     service.stop()  # idempotent
 
 
@@ -81,9 +83,17 @@ def test_missing_cbtemulator_names_the_install_step(monkeypatch, tmp_path):
         BigtableEmulator(log_dir=tmp_path).start()
 
 
-def test_plugin_fails_rather_than_skips_without_the_services_venv(pytester, monkeypatch, tmp_path):
+def test_plugin_fails_without_services_venv_and_skips_loudly_without_cbtemulator(pytester, monkeypatch, tmp_path):
     monkeypatch.setenv("TAAR_SERVICES_VENV", str(tmp_path / "absent"))
-    pytester.makepyfile("def test_needs_s3(moto_s3):\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*run `make envs` (tools/ensure-venv services)*"])
+    monkeypatch.setenv("CBTEMULATOR", str(tmp_path / "cbtemulator"))
+    pytester.makepyfile(
+        "def test_needs_s3(moto_s3):\n    pass\n\n\ndef test_needs_bigtable(bigtable_emulator):\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(errors=1, skipped=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*moto_server*run `make envs` (tools/ensure-venv services)*",
+            "SKIPPED*cbtemulator unavailable: CBTEMULATOR=* is not an executable file*",
+        ]
+    )
