@@ -1,0 +1,92 @@
+"""Reading the published artifacts and runs from a local bucket, and the CLI's defaults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import sample_artifacts, write_bucket
+from taar_common.storage import Storage
+from taar_report.cli import main
+from taar_report.collect import artifact_urls, load_artifacts, load_runs
+
+
+def test_artifacts_are_read_measured_and_checked(sample_bucket):
+    artifacts = load_artifacts(Storage(), artifact_urls(str(sample_bucket), str(sample_bucket)))
+    assert {name: a.status for name, a in artifacts.items() if a.status != "ok"} == {
+        "only_guids_top_200": "check failed"
+    }
+    assert artifacts["only_guids_top_200"].detail.startswith("enough_guids: only 4 GUIDs (< 100)")
+    coinstallation = artifacts["guid_coinstallation"]
+    assert coinstallation.url.endswith("taar/lite/guid_coinstallation.json.bz2")
+    assert coinstallation.size_bytes == Path(coinstallation.url).stat().st_size
+    assert coinstallation.records == 4 and coinstallation.payload == sample_artifacts()["guid_coinstallation"]
+    assert artifacts["extended_addons_database"].records == 6
+    assert artifacts["lr_curves"].records == 60
+
+
+def test_allow_shortlist_passes_the_editorial_check(sample_bucket):
+    urls = artifact_urls(str(sample_bucket), str(sample_bucket))
+    artifacts = load_artifacts(Storage(), urls, {"only_guids_top_200": {"allow_shortlist": True}})
+    assert artifacts["only_guids_top_200"].status == "ok"
+
+
+def test_missing_and_unreadable_artifacts_become_statuses(tmp_path):
+    bucket = write_bucket(tmp_path, {"donors": sample_artifacts()["donors"]})
+    (bucket / "taar/similarity/lr_curves.json").write_text("{not json")
+    artifacts = load_artifacts(Storage(), artifact_urls(str(bucket), str(bucket)))
+    assert artifacts["donors"].status == "ok"
+    assert artifacts["lr_curves"].status == "unreadable" and "not valid JSON" in artifacts["lr_curves"].detail
+    assert artifacts["top10_dict"].status == "missing"
+    assert artifacts["top10_dict"].detail == "not found (nor .bz2); run taar-spark-locale"
+
+
+def test_locale_artifact_is_read_from_the_locale_bucket():
+    urls = artifact_urls("gs://main", "gs://private")
+    assert urls["top10_dict"] == "gs://private/taar/locale/top10_dict.json"
+    assert urls["donors"] == "gs://main/taar/similarity/donors.json"
+
+
+def test_runs_file_forms_and_problems(tmp_path):
+    storage = Storage()
+    assert load_runs(storage, str(tmp_path / "none.json")) == ([], f"runs file not found: {tmp_path / 'none.json'}")
+    (tmp_path / "wrapped.json").write_text(json.dumps({"runs": [{"job": "a"}, 3]}))
+    runs, problem = load_runs(storage, str(tmp_path / "wrapped.json"))
+    assert runs == [{"job": "a"}] and "1 entries" in problem
+    (tmp_path / "scalar.json").write_text("7")
+    assert load_runs(storage, str(tmp_path / "scalar.json"))[1].endswith("is not a JSON list of run summaries")
+
+
+def test_cli_defaults_read_runs_and_write_next_to_the_artifacts(sample_bucket):
+    result = CliRunner().invoke(main, ["--bucket", str(sample_bucket)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "ok" and summary["artifacts"] == [str(sample_bucket / "report.html")]
+    assert summary["counts"]["artifacts_ok"] == 9 and summary["counts"]["runs"] == 5
+    page = (sample_bucket / "report.html").read_text()
+    assert "de (3 add-ons)" in page and "profiles after deletion" in page
+
+
+def test_cli_on_an_empty_bucket_still_writes_a_page(tmp_path):
+    out = tmp_path / "out" / "page.html"
+    result = CliRunner().invoke(main, ["--bucket", str(tmp_path / "empty"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["counts"]["artifacts_missing"] == 10
+    assert "no runs file" in out.read_text()
+
+
+def test_cli_fails_when_the_page_cannot_be_written(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = CliRunner().invoke(main, ["--bucket", str(tmp_path), "--out", str(tmp_path / "file" / "report.html")])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout.strip().splitlines()[-1])["status"] == "failed"
+
+
+def test_cli_without_bucket_uses_the_jobs_embedded_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "taar-data" / "telemetry-parquet" / "report.html").read_text()
+    assert f"(locale bucket <code>{tmp_path}/taar-data/telemetry-private-analysis-2</code>)" in page
+    assert f"top10_dict.json is missing: {tmp_path}/taar-data/telemetry-private-analysis-2/taar/locale/" in page
