@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import signal
@@ -10,8 +11,15 @@ import threading
 from types import FrameType
 
 import click
+import pyarrow.parquet as pq
 
 from taar_fixtures.amo import AmoFixtureServer, FaultPlan, generate_catalogue
+from taar_fixtures.telemetry import (
+    default_addon_guids,
+    write_clients_daily,
+    write_clients_last_seen,
+    write_deletion_requests,
+)
 
 log = logging.getLogger("taar_fixtures")
 
@@ -74,3 +82,49 @@ def amo_server(
         while not stop.wait(0.5):
             pass
         log.info("served %d requests: %s", server.request_count, server.requests_by_kind)
+
+
+@main.command("telemetry")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--clients", default=10_000, show_default=True, help="Number of clients.")
+@click.option("--days", default=1, show_default=True, help="clients_daily days, ending at --end-date.")
+@click.option("--end-date", required=True, help="Last clients_daily day and the clients_last_seen date (YYYYMMDD).")
+@click.option("--seed", default=0, show_default=True, help="Telemetry seed.")
+@click.option("--amo-addons", default=2_000, show_default=True, help="Catalogue size whose GUIDs clients install.")
+@click.option("--amo-seed", default=0, show_default=True, help="Catalogue seed (match the amo-server's --seed).")
+@click.option("--deletion-days", default=7, show_default=True, help="Window of the deletion requests.")
+@click.option("--chunk-size", default=200_000, show_default=True, help="Clients per part file.")
+def telemetry(
+    out_dir: str,
+    clients: int,
+    days: int,
+    end_date: str,
+    seed: int,
+    amo_addons: int,
+    amo_seed: int,
+    deletion_days: int,
+    chunk_size: int,
+) -> None:
+    """Write clients_daily, clients_last_seen and deletion_request; print a JSON summary."""
+    end = dt.datetime.strptime(end_date.replace("-", ""), "%Y%m%d").date()
+    dates = [end - dt.timedelta(days=k) for k in range(days - 1, -1, -1)]
+    guids = default_addon_guids(amo_seed, amo_addons)
+    daily = write_clients_daily(
+        out_dir, n_clients=clients, dates=dates, seed=seed, addon_guids=guids, chunk_size=chunk_size
+    )
+    last_seen = write_clients_last_seen(
+        out_dir, n_clients=clients, date=end, seed=seed, addon_guids=guids, chunk_size=chunk_size
+    )
+    deletions = write_deletion_requests(out_dir, date=end, seed=seed, n_clients=clients, days=deletion_days)
+    summary = {
+        "clients_daily": str(daily),
+        "clients_last_seen": str(last_seen),
+        "deletion_request": str(deletions),
+        "rows": {
+            "clients_daily": pq.ParquetDataset(daily).read(columns=["client_id"]).num_rows,
+            "clients_last_seen": pq.ParquetDataset(last_seen).read(columns=["client_id"]).num_rows,
+            "deletion_request": pq.ParquetDataset(deletions).read(columns=["client_id"]).num_rows,
+        },
+        "dates": [f"{d:%Y%m%d}" for d in dates],
+    }
+    click.echo(json.dumps(summary))
