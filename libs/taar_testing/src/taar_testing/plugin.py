@@ -7,6 +7,7 @@ declares only the clients it uses.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -143,10 +144,10 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One `local[2]` SparkSession for the whole run, sized for a small shared machine."""
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         pytest.skip("Java not found: install a JDK 17 (apt-get install openjdk-17-jre-headless) or set JAVA_HOME")
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as error:
-        pytest.fail(f"pyspark is not installed in {sys.prefix}: declare it in this package's pyproject ({error})")
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.fail(f"pyspark is not installed in {sys.prefix}: declare it in this package's pyproject", pytrace=False)
+    from pyspark.sql import SparkSession
+
     scratch = tmp_path_factory.mktemp("spark")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PYSPARK_PYTHON", sys.executable)
