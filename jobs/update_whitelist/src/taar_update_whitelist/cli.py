@@ -1,0 +1,68 @@
+"""`taar-update-whitelist`: the editorial (recommended) GUIDs as only_guids_top_200.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from taar_common.cli import (
+    RunSummary,
+    compression,
+    configure_logging,
+    date_option,
+    resolve_storage_args,
+    storage_options,
+)
+
+from taar_update_whitelist.job import UpdateWhitelistOptions, run_update_whitelist
+
+DEFAULT_BUCKET = "telemetry-parquet"
+DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
+DEFAULT_AMO_URL = "https://addons.mozilla.org/api/v5/"
+
+
+@click.command()
+@date_option()
+@storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
+@click.option("--amo-url", default=DEFAULT_AMO_URL, show_default=True, help="AMO API base (v5 or v4).")
+@click.option("--validate-guids", is_flag=True, help="Check every GUID against AMO search (batched guid= queries).")
+@click.option("--allow-shortlist", is_flag=True, help="Publish even when fewer than 100 GUIDs remain.")
+@click.option("--http-timeout", type=float, default=30.0, show_default=True, help="Read timeout per request, seconds.")
+@click.option("--retries", type=click.IntRange(0), default=8, show_default=True, help="Retries per request.")
+@click.option("--retry-backoff", type=float, default=0.25, show_default=True, help="Backoff factor, seconds.")
+@click.option("--verbose", is_flag=True, help="Debug logging (every retry).")
+def main(
+    run_date: dt.date,
+    bucket: str | None,
+    gcs_bucket: str | None,
+    s3_bucket: str | None,
+    prefix: str,
+    compress: str,
+    amo_url: str,
+    validate_guids: bool,
+    allow_shortlist: bool,
+    http_timeout: float,
+    retries: int,
+    retry_backoff: float,
+    verbose: bool,
+) -> None:
+    """Publish the sorted, unique editorial GUIDs to PREFIX/only_guids_top_200[YYYYMMDD].json."""
+    configure_logging(verbose)
+    options = UpdateWhitelistOptions(
+        amo_url=amo_url,
+        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
+        prefix=prefix,
+        day=run_date,
+        validate_guids=validate_guids,
+        allow_shortlist=allow_shortlist,
+        compress=compression(compress),
+        http_timeout_s=http_timeout,
+        retries=retries,
+        retry_backoff_s=retry_backoff,
+    )
+    summary = RunSummary("update_whitelist")
+    summary.run(lambda: run_update_whitelist(options, summary))
+
+
+if __name__ == "__main__":
+    main()

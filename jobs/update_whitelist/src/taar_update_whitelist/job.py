@@ -1,0 +1,108 @@
+"""update_whitelist I/O: fetch the editorial list, optionally validate it against search, publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from taar_common.cli import RunSummary
+from taar_common.http import HttpStats, TimeoutSession, build_http_session, fetch_json
+from taar_common.publish import publish_artifact
+from taar_common.storage import Storage
+
+from taar_update_whitelist.transform import editorial_guids, editorial_results, guid_batches, unknown_guids
+
+log = logging.getLogger("taar_update_whitelist")
+
+ARTIFACT = "only_guids_top_200.json"
+PAGE_SIZE = 50
+
+
+class UnknownGuidsError(RuntimeError):
+    """Editorial GUIDs that AMO search does not know; nothing was published."""
+
+
+@dataclass(frozen=True)
+class UpdateWhitelistOptions:
+    amo_url: str
+    bucket_url: str
+    prefix: str
+    day: dt.date
+    validate_guids: bool = False
+    allow_shortlist: bool = False
+    compress: str | None = None
+    http_timeout_s: float = 30.0
+    retries: int = 8
+    retry_backoff_s: float = 0.25
+
+
+def fetch_editorial(session: TimeoutSession, amo_url: str) -> list[object]:
+    """Every entry of `discovery/editorial/?recommended=true` (following `next` if AMO pages it)."""
+    url: str | None = f"{amo_url.rstrip('/')}/discovery/editorial/"
+    params: dict[str, str] | None = {"recommended": "true"}
+    entries: list[object] = []
+    while url:
+        payload = fetch_json(session, url, params)
+        entries.extend(editorial_results(payload, url))
+        url, params = payload.get("next"), None
+    return entries
+
+
+def search_known_guids(session: TimeoutSession, amo_url: str, guids: list[str]) -> set[str]:
+    """GUIDs that search returns, asked in batches of 50 with the `guid=` filter."""
+    url = f"{amo_url.rstrip('/')}/addons/search/"
+    found: set[str] = set()
+    for batch in guid_batches(guids, PAGE_SIZE):
+        payload = fetch_json(session, url, {"guid": ",".join(batch), "page_size": PAGE_SIZE})
+        results = editorial_results(payload, url)
+        found.update(r["guid"] for r in results if isinstance(r, dict) and isinstance(r.get("guid"), str))
+    return found
+
+
+def run_update_whitelist(options: UpdateWhitelistOptions, summary: RunSummary, storage: Storage | None = None) -> None:
+    """Fetch, clean, validate (optionally), check and publish the editorial GUIDs."""
+    stats = HttpStats()
+    session = build_http_session(
+        retries=options.retries,
+        backoff_factor=options.retry_backoff_s,
+        timeout=(min(5.0, options.http_timeout_s), options.http_timeout_s),
+        stats=stats,
+        user_agent="taar-update-whitelist",
+    )
+    try:
+        with summary.timed("fetch"):
+            entries = fetch_editorial(session, options.amo_url)
+            editorial = editorial_guids(entries)
+        summary.count("editorial_entries", len(entries))
+        summary.count("guids", len(editorial.guids))
+        summary.count("dropped_empty", editorial.empty)
+        summary.count("dropped_invalid", len(editorial.invalid))
+        summary.count("duplicates", editorial.duplicates)
+        if editorial.invalid:
+            summary.details["invalid_guids"] = editorial.invalid
+            log.warning("dropped %d invalid GUIDs: %s", len(editorial.invalid), ", ".join(editorial.invalid[:10]))
+        if options.validate_guids:
+            with summary.timed("validate"):
+                unknown = unknown_guids(editorial.guids, search_known_guids(session, options.amo_url, editorial.guids))
+            if unknown:
+                summary.details["unknown_guids"] = unknown
+                raise UnknownGuidsError(
+                    f"{len(unknown)} editorial GUIDs unknown to AMO search: {', '.join(unknown[:20])}"
+                )
+    finally:
+        summary.counts.update(stats.as_dict())
+        session.close()
+    with summary.timed("publish"):
+        published = publish_artifact(
+            storage or Storage(),
+            ARTIFACT,
+            editorial.guids,
+            bucket_url=options.bucket_url,
+            prefix=options.prefix,
+            day=options.day,
+            compress=options.compress,
+            allow_shortlist=options.allow_shortlist,
+        )
+    summary.add_artifact(published.dated_url)
+    summary.add_artifact(published.latest_url)
