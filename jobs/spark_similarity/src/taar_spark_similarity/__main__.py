@@ -1,0 +1,5 @@
+"""`python -m taar_spark_similarity`."""
+
+from taar_spark_similarity.cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""TAAR similarity run: clients_daily + whitelist -> donors and LR curves -> checked, published."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from taar_common.artifacts import check_artifact
+from taar_common.cli import RunSummary
+from taar_common.publish import publish_artifact
+from taar_common.spark import partition_url, read_clients_daily, spark_session
+from taar_common.storage import Storage
+from taar_common.whitelist import read_whitelist
+from taar_spark_similarity import transform
+
+log = logging.getLogger(__name__)
+
+LOCAL_SPARK_CONFIG = {
+    "spark.driver.memory": "768m",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+class NoDonorsError(ValueError):
+    """No client qualifies as a donor; nothing is published."""
+
+
+@dataclass(frozen=True)
+class SimilarityRun:
+    """Everything one run needs, as resolved by the CLI."""
+
+    run_date: dt.date
+    from_date: dt.date
+    input_url: str
+    whitelist_url: str
+    num_clusters: int
+    num_donors: int
+    kernel_bandwidth: float
+    num_pdf_points: int
+    cluster_sample_size: int
+    seed: int
+    bucket_url: str
+    prefix: str
+    compress: str | None
+
+    @property
+    def days(self) -> list[dt.date]:
+        span = (self.run_date - self.from_date).days
+        return [self.from_date + dt.timedelta(days=offset) for offset in range(span + 1)]
+
+
+def extract(spark: SparkSession, storage: Storage, run: SimilarityRun) -> tuple[DataFrame, list[str]]:
+    """The partitions of the date range that exist (checked columns) and the whitelist GUIDs."""
+    whitelist = read_whitelist(storage, run.whitelist_url)
+    frame = read_clients_daily(spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, require_all=False)
+    return frame, whitelist
+
+
+def build_donors(
+    latest: DataFrame, run: SimilarityRun, candidates_total: int, summary: RunSummary
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Cluster the candidates, then draw the donors cluster by cluster (seeded)."""
+    if candidates_total == 0:
+        raise NoDonorsError(
+            f"no release Firefox client in {run.from_date}..{run.run_date} has more than "
+            f"{transform.MIN_ADDONS_EXCLUSIVE} valid whitelisted add-ons and a city, locale and os"
+        )
+    candidates = transform.candidate_clients(latest, run.seed)
+    fraction = min(1.0, run.cluster_sample_size / candidates_total)
+    model = transform.fit_clusters(candidates, run.num_clusters, run.seed, fraction)
+    clustered = transform.assign_clusters(model, candidates)
+    sizes = {int(row["cluster"]): int(row["n_clients"]) for row in transform.cluster_sizes(clustered).collect()}
+    quotas = transform.donor_quotas(sizes, run.num_donors)
+    summary.count("clusters", len(sizes))
+    summary.details["cluster_sizes"] = [sizes[c] for c in sorted(sizes)]
+    return transform.donor_records(transform.sample_donors(clustered, quotas).collect())
+
+
+def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunSummary) -> None:
+    """Extract -> transform -> check and publish both artifacts (nothing is written if a check fails)."""
+    summary.details.update(
+        input=run.input_url,
+        from_date=run.from_date.isoformat(),
+        to_date=run.run_date.isoformat(),
+        whitelist=run.whitelist_url,
+        seed=run.seed,
+    )
+    with summary.timed("extract"):
+        frame, whitelist = extract(spark, storage, run)
+        summary.count("whitelist_guids", len(whitelist))
+    with summary.timed("clients"):
+        latest = transform.latest_client_rows(frame, whitelist).cache()
+        counts = transform.client_counts(latest)
+        for name, value in counts.items():
+            summary.count(name, value)
+    try:
+        with summary.timed("donors"):
+            donors, clusters = build_donors(latest, run, counts["candidate_clients"], summary)
+            summary.count("donors", len(donors))
+    finally:
+        latest.unpersist()
+    with summary.timed("lr_curves"):
+        same, other = transform.cluster_pair_distances(donors, clusters, seed=run.seed)
+        summary.count("same_cluster_pairs", len(same))
+        summary.count("other_cluster_pairs", len(other))
+        curves = transform.lr_curves(
+            same, other, bandwidth=run.kernel_bandwidth, num_points=run.num_pdf_points, seed=run.seed
+        )
+    with summary.timed("publish"):
+        artifacts = (
+            ("donors.json", donors, {}),
+            ("lr_curves.json", curves, {"num_pdf_points": run.num_pdf_points}),
+        )
+        for name, payload, checks in artifacts:  # both checked before either is written
+            check_artifact(name, payload, **checks)
+        for name, payload, checks in artifacts:
+            published = publish_artifact(
+                storage,
+                name,
+                payload,
+                bucket_url=run.bucket_url,
+                prefix=run.prefix,
+                day=run.run_date,
+                compress=run.compress,
+                **checks,
+            )
+            summary.add_artifact(published.latest_url)
+            summary.add_artifact(published.dated_url)
+
+
+def main(run_args: SimilarityRun, summary: RunSummary, master: str | None) -> None:
+    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
+    spark = spark_session("taar-spark-similarity", master, local_config=LOCAL_SPARK_CONFIG)
+    run(spark, Storage(), run_args, summary)
