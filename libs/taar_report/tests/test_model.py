@@ -97,3 +97,8 @@ def test_run_rows_show_job_stage_status_wall_time_and_error():
 
 def test_lr_curve_series_split_numerator_and_denominator():
     assert model.lr_curve_series([[0.5, [0.1, 0.2]], [1, [0.3, 0]]]) == ([0.5, 1.0], [0.1, 0.3], [0.2, 0.0])
+
+
+def test_counts_text_lists_the_first_counts():
+    assert model.counts_text({"counts": {"a": 1, "b": 2, "c": 3}}, limit=2) == "a=1, b=2, ... 1 more"
+    assert model.counts_text({}) == ""

@@ -41,6 +41,7 @@ def test_tables_carry_the_exact_numbers():
     assert "<tr><td class='num'>120</td><td class='num'>7</td><td class='num'>113</td></tr>" in page
     assert "Editorial list (only_guids_top_200.json): 4 GUIDs, 4 of them in the whitelist." in page
     assert "RuntimeError: boom" in page and "4 of 5 job runs ok" in page
+    assert "<td class='num'>12.5</td><td>addons=6</td>" in page
 
 
 def test_page_is_self_contained():

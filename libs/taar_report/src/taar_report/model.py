@@ -217,6 +217,13 @@ def profiles_before_after(runs: Iterable[Mapping[str, Any]]) -> dict[str, int] |
     return {"before_deletion": written, "deleted": deleted, "after_deletion": written - deleted}
 
 
+def counts_text(run: Mapping[str, Any], limit: int = 6) -> str:
+    """The first `limit` counts of a run summary as `name=value` pairs."""
+    counts = run.get("counts") if isinstance(run.get("counts"), Mapping) else {}
+    shown = [f"{k}={v}" for k, v in list(counts.items())[:limit]]
+    return ", ".join(shown) + (f", ... {len(counts) - limit} more" if len(counts) > limit else "")
+
+
 def run_rows(runs: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
     """job, stage, status, wall time (s), error for each run summary, in file order."""
     return [

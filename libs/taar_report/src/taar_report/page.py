@@ -266,18 +266,20 @@ def runs_section(inputs: model.ReportInputs) -> str:
         parts.append(_p("missing", inputs.runs_problem))
     if inputs.runs:
         rows = []
-        for job, stage, status, seconds, error in model.run_rows(inputs.runs):
+        for run, (job, stage, status, seconds, error) in zip(inputs.runs, model.run_rows(inputs.runs), strict=True):
             css = "ok" if status == "ok" else "bad"
             rows.append(
                 [
                     escape(job),
                     escape(stage),
                     f"<span class='{css}'>{escape(status)}</span>",
-                    f"{seconds:.1f}" if seconds is not None else "",
+                    round(seconds, 1) if seconds is not None else None,
+                    escape(model.counts_text(run)),
                     escape(error),
                 ]
             )
-        parts.append(_table(["job", "stage", "status", "wall time (s)", "error"], rows, raw_columns={0, 1, 2, 4}))
+        columns = ["job", "stage", "status", "wall time (s)", "counts", "error"]
+        parts.append(_table(columns, rows, raw_columns={0, 1, 2, 4, 5}))
     return "".join(parts)
 
 
