@@ -90,3 +90,18 @@ def test_cli_without_bucket_uses_the_jobs_embedded_defaults(tmp_path, monkeypatc
     page = (tmp_path / "taar-data" / "telemetry-parquet" / "report.html").read_text()
     assert f"(locale bucket <code>{tmp_path}/taar-data/telemetry-private-analysis-2</code>)" in page
     assert f"top10_dict.json is missing: {tmp_path}/taar-data/telemetry-private-analysis-2/taar/locale/" in page
+
+
+def test_report_reads_artifacts_from_gcs(gcs_bucket_url, tmp_path):
+    storage = Storage()
+    artifacts = sample_artifacts()
+    urls = artifact_urls(gcs_bucket_url, gcs_bucket_url)
+    for name in ("top10_dict", "lr_curves"):
+        storage.write_json(urls[name] + (".bz2" if name == "top10_dict" else ""), artifacts[name])
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["--bucket", gcs_bucket_url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout.strip().splitlines()[-1])["counts"]
+    assert (counts["artifacts_ok"], counts["artifacts_missing"]) == (2, 8)
+    page = out.read_text()
+    assert f"{gcs_bucket_url}/taar/locale/top10_dict.json.bz2" in page and "data-figure='lr-curves'" in page
