@@ -11,15 +11,8 @@ import threading
 from types import FrameType
 
 import click
-import pyarrow.parquet as pq
 
 from taar_fixtures.amo import AmoFixtureServer, FaultPlan, generate_catalogue
-from taar_fixtures.telemetry import (
-    default_addon_guids,
-    write_clients_daily,
-    write_clients_last_seen,
-    write_deletion_requests,
-)
 
 log = logging.getLogger("taar_fixtures")
 
@@ -106,6 +99,15 @@ def telemetry(
     chunk_size: int,
 ) -> None:
     """Write clients_daily, clients_last_seen and deletion_request; print a JSON summary."""
+    import pyarrow.parquet as pq  # imported here so `amo-server` starts without pyarrow
+
+    from taar_fixtures.telemetry import (
+        default_addon_guids,
+        write_clients_daily,
+        write_clients_last_seen,
+        write_deletion_requests,
+    )
+
     end = dt.datetime.strptime(end_date.replace("-", ""), "%Y%m%d").date()
     dates = [end - dt.timedelta(days=k) for k in range(days - 1, -1, -1)]
     guids = default_addon_guids(amo_seed, amo_addons)
