@@ -1,0 +1,80 @@
+"""`taar-spark-lite`: co-installation counts and install ranking of one day of clients_daily."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from taar_common.cli import (
+    RunSummary,
+    compression,
+    configure_logging,
+    date_option,
+    resolve_storage_args,
+    storage_options,
+)
+from taar_common.spark import DEFAULT_CLIENTS_DAILY
+from taar_common.whitelist import default_whitelist_url
+
+from taar_spark_lite import job
+
+DEFAULT_BUCKET = "telemetry-parquet"
+WHITELIST = "whitelist_addons_database.json"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@date_option("Day of clients_daily to read (YYYYMMDD or YYYY-MM-DD); names the dated copies.")
+@click.option(
+    "--input",
+    "input_url",
+    default=DEFAULT_CLIENTS_DAILY,
+    show_default=True,
+    help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.",
+)
+@click.option(
+    "--whitelist-url",
+    default=None,
+    show_default=f"./taar-data/telemetry-parquet/.../{WHITELIST}",
+    help=f"The AMO whitelist ({WHITELIST}, .json or .json.bz2); its GUIDs bound the co-installations.",
+)
+@click.option(
+    "--sample-fraction",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Share of clients used (chosen by a seeded hash of the client id).",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of every random step (the sampling).")
+@storage_options(DEFAULT_BUCKET, "taar/lite/")
+@click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(
+    run_date: dt.date,
+    input_url: str,
+    whitelist_url: str | None,
+    sample_fraction: float,
+    seed: int,
+    bucket: str | None,
+    gcs_bucket: str | None,
+    s3_bucket: str | None,
+    prefix: str,
+    compress: str,
+    master: str | None,
+    verbose: bool,
+) -> None:
+    """Publish guid_coinstallation.json ({guid: {other_guid: clients with both}}, over valid
+    whitelisted add-ons of clients with at least two) and guid_install_ranking.json
+    ({guid: clients}, every add-on id seen) for release Firefox clients of --date."""
+    configure_logging(verbose)
+    run = job.LiteRun(
+        run_date=run_date,
+        input_url=input_url,
+        whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
+        sample_fraction=sample_fraction,
+        seed=seed,
+        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
+        prefix=prefix,
+        compress=compression(compress),
+    )
+    summary = RunSummary("spark_lite")
+    summary.run(lambda: job.main(run, summary, master))

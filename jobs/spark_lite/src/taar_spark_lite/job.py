@@ -1,0 +1,98 @@
+"""TAAR lite run: read one day of clients_daily and the whitelist, count, check, publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from taar_common.cli import RunSummary
+from taar_common.publish import publish_artifact
+from taar_common.spark import partition_url, read_clients_daily, spark_session
+from taar_common.storage import Storage
+from taar_common.whitelist import read_whitelist
+
+from taar_spark_lite import transform
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("client_id", "channel", "app_name", "active_addons")
+LOCAL_SPARK_CONFIG = {"spark.driver.memory": "640m", "spark.sql.shuffle.partitions": "16"}
+
+
+@dataclass(frozen=True)
+class LiteRun:
+    """Everything one run needs, as resolved by the CLI."""
+
+    run_date: dt.date
+    input_url: str
+    whitelist_url: str
+    sample_fraction: float
+    seed: int
+    bucket_url: str
+    prefix: str
+    compress: str | None
+
+
+def extract(spark: SparkSession, storage: Storage, run: LiteRun) -> tuple[DataFrame, list[str]]:
+    """The `--date` partition (checked columns) and the whitelist GUIDs; fails naming what is missing."""
+    whitelist = read_whitelist(storage, run.whitelist_url)
+    frame = read_clients_daily(spark, storage, run.input_url, [run.run_date], COLUMNS)
+    return frame, whitelist
+
+
+def input_counts(frame: DataFrame) -> dict[str, int]:
+    """Rows read, rows dropped for a null client id, release-Firefox rows kept (one cheap columnar pass)."""
+    release = F.col("channel").eqNullSafe("release") & F.col("app_name").eqNullSafe("Firefox")
+    row = frame.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows"),
+        F.count_if(release & F.col("client_id").isNotNull()).alias("release_rows"),
+    ).first()
+    return {key: int(row[key]) for key in ("rows", "null_client_id_rows", "release_rows")}
+
+
+def compute(frame: DataFrame, whitelist: list[str], *, sample_fraction: float, seed: int) -> tuple[dict, dict]:
+    """(`guid_coinstallation`, `guid_install_ranking`) payloads for the day's rows."""
+    clients = transform.sample_clients(transform.release_clients(frame), sample_fraction, seed)
+    addon_sets = transform.whitelisted_addon_sets(clients, whitelist)
+    by_guid = transform.coinstallation_by_guid(transform.coinstallation_counts(addon_sets))
+    coinstallation = transform.coinstallation_dict(by_guid.collect())
+    ranking = transform.ranking_dict(transform.install_ranking(clients).collect())
+    return coinstallation, ranking
+
+
+def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary) -> None:
+    """Extract -> transform -> check and publish both artifacts (nothing is written if a check fails)."""
+    with summary.timed("extract"):
+        frame, whitelist = extract(spark, storage, run)
+        summary.count("whitelist_guids", len(whitelist))
+        summary.details.update(input=partition_url(run.input_url, run.run_date), whitelist=run.whitelist_url)
+        for name, value in input_counts(frame).items():
+            summary.count(name, value)
+    with summary.timed("transform"):
+        coinstallation, ranking = compute(frame, whitelist, sample_fraction=run.sample_fraction, seed=run.seed)
+        summary.count("coinstallation_guids", len(coinstallation))
+        summary.count("coinstallation_pairs", sum(len(v) for v in coinstallation.values()) // 2)
+        summary.count("ranked_guids", len(ranking))
+    with summary.timed("publish"):
+        for name, payload in (("guid_coinstallation.json", coinstallation), ("guid_install_ranking.json", ranking)):
+            published = publish_artifact(
+                storage,
+                name,
+                payload,
+                bucket_url=run.bucket_url,
+                prefix=run.prefix,
+                day=run.run_date,
+                compress=run.compress,
+            )
+            summary.add_artifact(published.latest_url)
+            summary.add_artifact(published.dated_url)
+
+
+def main(run_args: LiteRun, summary: RunSummary, master: str | None) -> None:
+    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
+    spark = spark_session("taar-spark-lite", master, local_config=LOCAL_SPARK_CONFIG)
+    run(spark, Storage(), run_args, summary)

@@ -1,0 +1,87 @@
+"""The lite transforms on small hand-made rows with exact expected outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from clients_daily_rows import addon, client, write_partition
+from taar_spark_lite import transform
+
+DAY = dt.date(2026, 11, 27)
+WHITELIST = ["a@x", "b@x", "c@x", "d@x"]
+
+
+@pytest.fixture(scope="module")
+def day_frame(spark, tmp_path_factory):
+    """One partition with every kind of dirty row the contract names."""
+    rows = [
+        client("c1", [addon("a@x"), addon("b@x"), addon("c@x")]),
+        client("c1", [addon("d@x"), addon("a@x")]),  # a second row of c1 the same day
+        client("c2", [addon("a@x"), addon("b@x"), addon("a@x")]),  # duplicate id
+        client("c3", [addon("a@x"), addon("x@x"), addon("b@x", user_disabled=True)]),
+        client(
+            "c8",
+            [
+                addon("a@x"),
+                addon(None),
+                addon("c@x", blocklisted=None, is_system=None, foreign_install=None, user_disabled=None),
+                addon("s@x", is_system=True),
+                addon("t@x", type="theme"),
+                addon("f@x", foreign_install=True),
+                addon("u@x", app_disabled=True),
+                addon("b@x", blocklisted=True),
+                addon("pioneer-opt-in@mozilla.org"),
+            ],
+        ),
+        client(None, [addon("a@x"), addon("b@x")]),
+        client("c5", [addon("a@x"), addon("b@x")], channel="beta"),
+        client("c9", [addon("a@x"), addon("b@x")], app_name="Fennec"),
+        client("c10", [addon("a@x"), addon("b@x")], channel=None),
+        client("c6", None),
+        client("c7", []),
+    ]
+    root = write_partition(tmp_path_factory.mktemp("clients_daily"), DAY, rows)
+    return spark.read.parquet(str(root))
+
+
+def test_coinstallation_counts_valid_whitelisted_pairs_once_per_client(day_frame):
+    clients = transform.release_clients(day_frame)
+    sets = transform.whitelisted_addon_sets(clients, WHITELIST)
+    rows = transform.coinstallation_by_guid(transform.coinstallation_counts(sets)).collect()
+    assert transform.coinstallation_dict(rows) == {
+        "a@x": {"b@x": 2, "c@x": 2, "d@x": 1},
+        "b@x": {"a@x": 2, "c@x": 1, "d@x": 1},
+        "c@x": {"a@x": 2, "b@x": 1, "d@x": 1},
+        "d@x": {"a@x": 1, "b@x": 1, "c@x": 1},
+    }
+
+
+def test_install_ranking_counts_every_id_once_per_release_client(day_frame):
+    rows = transform.install_ranking(transform.release_clients(day_frame)).collect()
+    assert transform.ranking_dict(rows) == {
+        "a@x": 4,
+        "b@x": 4,  # blocklisted on c8: the ranking applies no validity filter
+        "c@x": 2,
+        "d@x": 1,
+        "f@x": 1,
+        "pioneer-opt-in@mozilla.org": 1,
+        "s@x": 1,
+        "t@x": 1,
+        "u@x": 1,
+        "x@x": 1,
+    }
+
+
+def test_sampling_is_seeded_and_keeps_whole_clients(spark):
+    frame = spark.range(2000).selectExpr("cast(id % 1000 as string) as client_id", "id")
+    first = transform.sample_clients(frame, 0.3, seed=7)
+    again = transform.sample_clients(frame.repartition(3), 0.3, seed=7)
+    other = transform.sample_clients(frame, 0.3, seed=8)
+    got = {(r.client_id, r.id) for r in first.collect()}
+    assert got == {(r.client_id, r.id) for r in again.collect()}
+    assert got != {(r.client_id, r.id) for r in other.collect()}
+    clients = {c for c, _ in got}
+    assert 240 < len(clients) < 360
+    assert len(got) == 2 * len(clients)  # both rows of each kept client
+    assert transform.sample_clients(frame, 1.0, seed=7) is frame
