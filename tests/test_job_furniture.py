@@ -44,7 +44,7 @@ def test_job_pyproject_pins_and_names(job):
     assert "USER 10001" in dockerfile and "ARG BASE_IMAGE" in dockerfile
 
 
-@pytest.mark.parametrize("lib", ["taar_common", "taar_fixtures", "taar_testing"])
+@pytest.mark.parametrize("lib", sorted(p.name for p in (ROOT / "libs").iterdir() if p.is_dir()))
 def test_libs_pin_dependencies(lib):
     project = tomllib.loads((ROOT / "libs" / lib / "pyproject.toml").read_text())["project"]
     deps = list(project["dependencies"]) + [
