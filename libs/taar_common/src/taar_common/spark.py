@@ -84,7 +84,8 @@ def read_clients_daily(
     paths = [local_path(partition_url(input_url, day)) for day in found]
     frame = spark.read.option("basePath", local_path(input_url)).parquet(*paths)
     require_columns(frame, [*columns, PARTITION_COLUMN], source=input_url)
-    return frame.select(*columns, PARTITION_COLUMN)
+    # Partition discovery infers an integer from `=20261127`; the contract's type is a string.
+    return frame.select(*columns, F.col(PARTITION_COLUMN).cast("string").alias(PARTITION_COLUMN))
 
 
 def require_columns(frame: DataFrame, columns: Iterable[str], *, source: str) -> None:
