@@ -6,8 +6,10 @@ JOBS := $(notdir $(wildcard jobs/*))
 LIBS := $(notdir $(wildcard libs/*))
 JOB ?=
 BUCKET ?=
+BASE_IMAGE ?=
+EXTRA_CA_DIR ?=
 
-.PHONY: help test demo bench lint format envs dataproc-bundle clean
+.PHONY: help test demo bench lint format envs dataproc-bundle clean image images base-image test-images workflows
 
 help:
 	@echo "make demo    run the whole pipeline locally on embedded defaults (./taar-data/)"
@@ -15,6 +17,9 @@ help:
 	@echo "make lint    ruff check + format check"
 	@echo "make bench   benchmarks (figures in bench-results/)"
 	@echo "make dataproc-bundle JOB=spark_lite   zip for spark-submit --py-files"
+	@echo "make image JOB=amodump | make images   container images taar-<job>:<version> (docker, else podman)"
+	@echo "make base-image [EXTRA_CA_DIR=dir]    local Debian base without a registry (podman)"
+	@echo "make test-images   build every image and run --help + a small job in each (README: Deploy)"
 
 envs:
 	@PYTHON=$(PYTHON) tools/ensure-venv services
@@ -33,6 +38,8 @@ bench: envs
 
 lint: envs
 	@.venv/repo/bin/ruff check . && .venv/repo/bin/ruff format --check .
+	@$(PYTHON) tools/images.py dockerfiles --check && .venv/repo/bin/hadolint templates/job/Dockerfile jobs/*/Dockerfile
+	@$(PYTHON) tools/gen_workflows.py --check && .venv/repo/bin/actionlint
 
 format: envs
 	@.venv/repo/bin/ruff format . && .venv/repo/bin/ruff check --fix .
@@ -40,6 +47,22 @@ format: envs
 dataproc-bundle:
 	@test -n "$(JOB)" || { echo "usage: make dataproc-bundle JOB=spark_lite" >&2; exit 2; }
 	@$(PYTHON) tools/dataproc_bundle.py $(JOB)
+
+image:
+	@test -n "$(JOB)" || { echo "usage: make image JOB=amodump [BASE_IMAGE=...]" >&2; exit 2; }
+	@$(PYTHON) tools/images.py build $(JOB) $(if $(BASE_IMAGE),--base-image $(BASE_IMAGE))
+
+images:
+	@$(PYTHON) tools/images.py build $(if $(BASE_IMAGE),--base-image $(BASE_IMAGE))
+
+base-image:
+	@$(PYTHON) tools/images.py base-image $(if $(EXTRA_CA_DIR),--extra-ca-dir $(EXTRA_CA_DIR))
+
+test-images: envs
+	@$(PYTHON) tools/images.py test $(JOB) $(if $(BASE_IMAGE),--base-image $(BASE_IMAGE))
+
+workflows:
+	@$(PYTHON) tools/gen_workflows.py
 
 clean:
 	rm -rf .venv .test-results build dist

@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Build, check and smoke-test the per-job container images (stdlib only).
+
+Usage:
+  tools/images.py tag JOB                     print taar-<job>:<version>
+  tools/images.py context JOB                 prepare build/images/JOB/ (job + vendor/taar_common + requirements.txt)
+  tools/images.py build [JOB ...]             build taar-<job>:<version> (every job when none is named)
+  tools/images.py base-image [--extra-ca-dir DIR]
+                                              debootstrap a Debian bookworm + python3 base, no registry needed
+  tools/images.py test [JOB ...]              build, then run --help and one small job in each container as uid 10001
+  tools/images.py dockerfiles [--check]       (re)write jobs/*/Dockerfile and .dockerignore from templates/job/
+
+The engine is docker when its daemon answers, else podman (with deploy/podman/containers.conf).
+BASE_IMAGE (env or --base-image) is passed through as the Dockerfile's build argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "images"
+TEMPLATE = ROOT / "templates" / "job"
+COMMON = ROOT / "libs" / "taar_common"
+PODMAN_CONF = ROOT / "deploy" / "podman" / "containers.conf"
+LOCAL_BASE = "taar-base:bookworm"
+SPARK_BEGIN, SPARK_END = "# >>> spark: a JRE so the image runs Spark on local[*]", "# <<< spark"
+CONTEXT_SKIP = {"tests", "bench", ".venv", "taar-data", "__pycache__", ".pytest_cache", ".ruff_cache", "build"}
+DEBIAN_PACKAGES = ["python3", "python3-pip", "python3-venv", "ca-certificates"]
+
+
+def log(message: str) -> None:
+    print(f"images: {message}", file=sys.stderr, flush=True)
+
+
+def job_names() -> list[str]:
+    return sorted(p.name for p in (ROOT / "jobs").iterdir() if (p / "pyproject.toml").is_file())
+
+
+def project(path: Path) -> dict:
+    return tomllib.loads((path / "pyproject.toml").read_text())["project"]
+
+
+def script_name(job: str) -> str:
+    return "taar-" + job.replace("_", "-")
+
+
+def image_tag(job: str) -> str:
+    return f"{script_name(job)}:{project(ROOT / 'jobs' / job)['version']}"
+
+
+def uses_spark(job: str) -> bool:
+    return any(
+        re.split(r"[=<>\[ ]", d, maxsplit=1)[0] == "pyspark" for d in project(ROOT / "jobs" / job)["dependencies"]
+    )
+
+
+# --- Dockerfiles -----------------------------------------------------------------------------
+
+
+def render_dockerfile(job: str) -> str:
+    """The template with the job's console script; the Spark block is kept only for Spark jobs."""
+    text = (TEMPLATE / "Dockerfile").read_text().replace("taar-JOBNAME", script_name(job))
+    if not uses_spark(job):
+        text = re.sub(rf"{re.escape(SPARK_BEGIN)}.*?{re.escape(SPARK_END)}\n", "", text, flags=re.S)
+    return text
+
+
+def dockerfiles(check: bool) -> int:
+    stale = []
+    for job in job_names():
+        folder = ROOT / "jobs" / job
+        wanted = {"Dockerfile": render_dockerfile(job), ".dockerignore": (TEMPLATE / ".dockerignore").read_text()}
+        for name, text in wanted.items():
+            path = folder / name
+            if path.exists() and path.read_text() == text:
+                continue
+            stale.append(str(path.relative_to(ROOT)))
+            if not check:
+                path.write_text(text)
+    if stale:
+        verb = "out of date (run `tools/images.py dockerfiles`)" if check else "rewritten"
+        log(f"{verb}: {', '.join(stale)}")
+    return 1 if check and stale else 0
+
+
+# --- build context ---------------------------------------------------------------------------
+
+
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[=<>\[ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def requirements(job: str) -> list[str]:
+    """The job's pinned dependencies plus taar_common's (and the extras the job asks of it), deduplicated.
+
+    taar-common itself is left out: the image installs the vendored copy.
+    """
+    job_deps = project(ROOT / "jobs" / job)["dependencies"]
+    common = project(COMMON)
+    wanted = list(common["dependencies"])
+    for dep in job_deps:
+        if requirement_name(dep) == "taar-common":
+            extras = re.search(r"\[([^\]]+)\]", dep)
+            for extra in extras.group(1).split(",") if extras else []:
+                wanted += common["optional-dependencies"][extra.strip()]
+        else:
+            wanted.append(dep)
+    pins: dict[str, str] = {}
+    for dep in wanted:
+        name = requirement_name(dep)
+        dep = dep.replace(" ", "")
+        if name in pins and pins[name] != dep:
+            raise SystemExit(f"jobs/{job}: {dep} conflicts with {pins[name]} (job pin vs taar_common pin); align them")
+        pins[name] = dep
+    return [pins[n] for n in sorted(pins)]
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    shutil.copytree(
+        source, target, ignore=lambda _d, names: [n for n in names if n in CONTEXT_SKIP or n.endswith(".pyc")]
+    )
+
+
+def prepare_context(job: str) -> Path:
+    """build/images/<job>/ = the job folder + vendor/taar_common + requirements.txt; rebuilt from scratch."""
+    context = BUILD / job
+    shutil.rmtree(context, ignore_errors=True)
+    copy_tree(ROOT / "jobs" / job, context)
+    copy_tree(COMMON, context / "vendor" / "taar_common")
+    (context / "requirements.txt").write_text(
+        f"# generated by tools/images.py from jobs/{job} and libs/taar_common pyprojects\n"
+        + "\n".join(requirements(job))
+        + "\n"
+    )
+    return context
+
+
+# --- engine ----------------------------------------------------------------------------------
+
+
+def engine() -> list[str]:
+    """docker when its daemon answers, else podman with the repo's containers.conf."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "info"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return ["docker"]
+    if shutil.which("podman"):
+        os.environ.setdefault("CONTAINERS_CONF", str(PODMAN_CONF))
+        return ["podman"]
+    raise SystemExit("no container engine: docker has no daemon here and podman is not installed (see README Deploy)")
+
+
+def image_exists(cli: list[str], tag: str) -> bool:
+    return subprocess.run([*cli, "image", "inspect", tag], capture_output=True).returncode == 0
+
+
+def image_size(cli: list[str], tag: str) -> int:
+    out = subprocess.run([*cli, "image", "inspect", tag, "--format", "{{.Size}}"], capture_output=True, text=True)
+    return int(out.stdout.strip() or 0)
+
+
+def base_image_arg(requested: str | None, cli: list[str]) -> str | None:
+    """--base-image, else env BASE_IMAGE, else the local debootstrap base when built, else the Dockerfile's."""
+    chosen = requested or os.environ.get("BASE_IMAGE")
+    if not chosen and image_exists(cli, LOCAL_BASE):
+        chosen = LOCAL_BASE
+    return chosen or None
+
+
+def build(job: str, cli: list[str], base_image: str | None) -> dict:
+    context = prepare_context(job)
+    tag = image_tag(job)
+    command = [*cli, "build", "--tag", tag, "--file", str(context / "Dockerfile")]
+    if base_image:
+        command += ["--build-arg", f"BASE_IMAGE={base_image}"]
+    if cli[0] == "podman":
+        command += ["--network", "host", "--layers"]
+    log(f"building {tag} from {context.relative_to(ROOT)}" + (f" on {base_image}" if base_image else ""))
+    start = time.monotonic()
+    subprocess.run([*command, str(context)], check=True)
+    took = time.monotonic() - start
+    size = image_size(cli, tag)
+    log(f"built {tag} in {took:.0f} s, {size / 1e6:.0f} MB")
+    return {"job": job, "image": tag, "build_seconds": round(took, 1), "size_mb": round(size / 1e6)}
+
+
+# --- base image ------------------------------------------------------------------------------
+
+
+def debian_mirror() -> str:
+    """The first Debian mirror configured for this machine's apt (deb822 or one-line format)."""
+    sources = sorted(Path("/etc/apt/sources.list.d").glob("*.sources")) + [Path("/etc/apt/sources.list")]
+    sources += sorted(Path("/etc/apt/sources.list.d").glob("*.list"))
+    for path in sources:
+        if not path.is_file():
+            continue
+        for line in path.read_text().splitlines():
+            found = re.match(r"\s*(?:URIs:|deb(?:\s+\[[^\]]*\])?)\s+(\S+/debian)/?(\s|$)", line)
+            if found:
+                return found.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def base_image(tag: str, extra_ca_dir: str | None, cli: list[str]) -> None:
+    """Debian bookworm minbase + python3/pip/venv, imported into the engine: no container registry needed."""
+    if os.geteuid() != 0:
+        raise SystemExit("base-image needs root (debootstrap and chroot)")
+    if not shutil.which("debootstrap"):
+        raise SystemExit("debootstrap missing: apt-get install -y debootstrap")
+    mirror = debian_mirror()
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="taar-base-", dir=BUILD.parent if BUILD.parent.exists() else None) as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        log(f"debootstrap bookworm from {mirror}")
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(DEBIAN_PACKAGES)}", "bookworm", rootfs, mirror],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        security = mirror.removesuffix("/debian") + "/debian-security"
+        (rootfs / "etc/apt/sources.list").write_text(
+            f"deb {mirror} bookworm main\ndeb {mirror} bookworm-updates main\ndeb {security} bookworm-security main\n"
+        )
+        extra_certs = sorted(Path(extra_ca_dir).glob("*.crt")) if extra_ca_dir else []
+        for cert in extra_certs:
+            shutil.copy(cert, rootfs / "usr/local/share/ca-certificates" / cert.name)
+        chroot = [
+            "chroot",
+            str(rootfs),
+            "/usr/bin/env",
+            "DEBIAN_FRONTEND=noninteractive",
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        ]
+        subprocess.run([*chroot, "update-ca-certificates"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*chroot, "sh", "-c", "apt-get update -qq && apt-get -y -qq upgrade && apt-get clean"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        shutil.rmtree(rootfs / "var/lib/apt/lists", ignore_errors=True)
+        (rootfs / "var/lib/apt/lists/partial").mkdir(parents=True)
+        for cache in (rootfs / "var/cache/apt").glob("*.bin"):
+            cache.unlink()
+        changes = [
+            'CMD ["/bin/bash"]',
+            "ENV LANG=C.UTF-8",
+            # Debian's pip and requests read these; with an intercepting proxy they carry its CA.
+            "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
+            "ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+            "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        ]
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+        flags = [arg for change in changes for arg in ("--change", change)]
+        subprocess.run([*cli, "import", *flags, "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+        if tar.wait() != 0:
+            raise SystemExit("tar of the base rootfs failed")
+    size_mb = image_size(cli, tag) / 1e6
+    log(f"imported {tag} in {time.monotonic() - start:.0f} s ({size_mb:.0f} MB, {len(extra_certs)} extra CA)")
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("context").add_argument("job")
+    sub.add_parser("tag").add_argument("job")
+    for name in ("build", "test"):
+        cmd = sub.add_parser(name)
+        cmd.add_argument("jobs", nargs="*")
+        cmd.add_argument(
+            "--base-image", help="BASE_IMAGE build argument (default: env BASE_IMAGE, else the Dockerfile's)"
+        )
+    base = sub.add_parser("base-image")
+    base.add_argument("--tag", default=LOCAL_BASE)
+    base.add_argument("--extra-ca-dir", default=os.environ.get("EXTRA_CA_DIR") or None)
+    sub.add_parser("dockerfiles").add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.command == "dockerfiles":
+        return dockerfiles(args.check)
+    if args.command == "tag":
+        print(image_tag(args.job))
+        return 0
+    if args.command == "context":
+        print(prepare_context(args.job))
+        return 0
+    cli = engine()
+    if args.command == "base-image":
+        base_image(args.tag, args.extra_ca_dir, cli)
+        return 0
+    jobs = args.jobs or job_names()
+    unknown = sorted(set(jobs) - set(job_names()))
+    if unknown:
+        raise SystemExit(f"unknown job(s) {unknown}; jobs are {job_names()}")
+    if args.command == "build":
+        for job in jobs:
+            build(job, cli, base_image_arg(args.base_image, cli))
+        return 0
+    from images_smoke import smoke_test_all
+
+    return smoke_test_all(jobs, cli, base_image_arg(args.base_image, cli), build)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
