@@ -27,6 +27,8 @@ import time
 import tomllib
 from pathlib import Path
 
+from images_smoke import smoke_test_all
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "images"
 TEMPLATE = ROOT / "templates" / "job"
@@ -308,8 +310,6 @@ def main(argv: list[str]) -> int:
         for job in jobs:
             build(job, cli, base_image_arg(args.base_image, cli))
         return 0
-    from images_smoke import smoke_test_all
-
     return smoke_test_all(jobs, cli, base_image_arg(args.base_image, cli), build)
 
 

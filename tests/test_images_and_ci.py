@@ -1,0 +1,144 @@
+"""Per-job images and CI stay stamped from their templates, lint clean, and trigger per job.
+
+The image builds themselves are `make test-images` (heavy, needs an engine; see README Deploy);
+these checks are quick and run in `make test`.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import JOB_DIRS, ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import images  # tools/ is not a package
+
+BIN = Path(sys.executable).parent
+JOBS = [p.name for p in JOB_DIRS if (p / "pyproject.toml").exists()]
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def run(*command: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in command], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+# --- Dockerfiles -----------------------------------------------------------------------------
+
+
+def test_job_dockerfiles_are_stamped_from_the_template():
+    result = run(sys.executable, ROOT / "tools" / "images.py", "dockerfiles", "--check")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("dockerfile", ["templates/job/Dockerfile", *[f"jobs/{job}/Dockerfile" for job in JOBS]])
+def test_hadolint_is_clean(dockerfile):
+    result = run(BIN / "hadolint", dockerfile)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_catches_a_bad_dockerfile(tmp_path):
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM debian:latest\nRUN apt-get install curl\nRUN pip install requests\n")
+    result = run(BIN / "hadolint", bad)
+    assert result.returncode != 0 and "DL3008" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_only_spark_images_carry_a_jre(job):
+    dockerfile = (ROOT / "jobs" / job / "Dockerfile").read_text()
+    assert ("openjdk-17-jre-headless" in dockerfile) == images.uses_spark(job)
+    script = "taar-" + job.replace("_", "-")
+    assert f'ENTRYPOINT ["{script}"]' in dockerfile and "USER 10001:10001" in dockerfile
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim", dockerfile, re.M)
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_build_context_vendors_taar_common_and_pins_requirements(job, tmp_path, monkeypatch):
+    monkeypatch.setattr(images, "BUILD", tmp_path)
+    context = images.prepare_context(job)
+    assert (context / "vendor" / "taar_common" / "src" / "taar_common" / "storage.py").exists()
+    assert not (context / "tests").exists() and not (context / "vendor" / "taar_common" / "tests").exists()
+    assert (context / ".dockerignore").exists() and (context / "Dockerfile").exists()
+    lines = [x for x in (context / "requirements.txt").read_text().splitlines() if x and not x.startswith("#")]
+    assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[^=]+", x) for x in lines), lines
+    names = {images.requirement_name(x) for x in lines}
+    assert "taar-common" not in names, "the image installs the vendored taar_common, not a registry copy"
+    common = images.project(images.COMMON)["dependencies"]
+    assert {images.requirement_name(d) for d in common} <= names
+    job_deps = images.project(ROOT / "jobs" / job)["dependencies"]
+    assert {images.requirement_name(d) for d in job_deps} - {"taar-common"} <= names
+    assert ("pyspark" in names) == images.uses_spark(job)
+
+
+def test_requirements_refuse_conflicting_pins(monkeypatch):
+    real = images.project
+
+    def conflicting(path: Path) -> dict:
+        project = dict(real(path))
+        if path.name == "amodump":
+            project["dependencies"] = [*project["dependencies"], "click==0.0.1"]
+        return project
+
+    monkeypatch.setattr(images, "project", conflicting)
+    with pytest.raises(SystemExit, match="click"):
+        images.requirements("amodump")
+
+
+def test_image_tag_is_script_and_version():
+    for job in JOBS:
+        version = images.project(ROOT / "jobs" / job)["version"]
+        assert images.image_tag(job) == f"taar-{job.replace('_', '-')}:{version}"
+
+
+def test_podman_settings_are_committed():
+    conf = (ROOT / "deploy" / "podman" / "containers.conf").read_text()
+    for setting in ['runtime = "runc"', 'cgroup_manager = "cgroupfs"', 'events_logger = "file"', "nofile=20000:20000"]:
+        assert setting in conf
+
+
+# --- workflows -------------------------------------------------------------------------------
+
+
+def test_workflows_are_generated_and_up_to_date():
+    result = run(sys.executable, ROOT / "tools" / "gen_workflows.py", "--check")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in WORKFLOWS.glob("job-*.yml")) == sorted(f"job-{job}.yml" for job in JOBS)
+
+
+def test_actionlint_is_clean():
+    result = run(BIN / "actionlint", "-no-color", *sorted(WORKFLOWS.glob("*.yml")))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_bad_workflow(tmp_path):
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nope }}\n"
+    )
+    result = run(BIN / "actionlint", "-no-color", bad, cwd=tmp_path)
+    assert result.returncode != 0, result.stdout
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_workflow_triggers_only_on_its_job_and_pushes_on_main(job):
+    workflow = yaml.safe_load((WORKFLOWS / f"job-{job}.yml").read_text())
+    triggers = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as true
+    for event in ("push", "pull_request"):
+        paths = triggers[event]["paths"]
+        assert f"jobs/{job}/**" in paths and "libs/taar_common/**" in paths
+        others = [p for p in paths if p.startswith("jobs/") and p != f"jobs/{job}/**"]
+        assert not others, f"job-{job}.yml also triggers on {others}"
+    assert triggers["push"]["branches"] == ["main"]
+    steps = workflow["jobs"]["image"]["steps"]
+    push = [s for s in steps if "docker push" in s.get("run", "")]
+    assert push and "refs/heads/main" in push[0]["if"], "the image is pushed on main only"
+    tests = " ".join(s.get("run", "") for s in workflow["jobs"]["test"]["steps"])
+    assert f"tools/run-tests {job}" in tests
+    java = any("setup-java" in s.get("uses", "") for s in workflow["jobs"]["test"]["steps"])
+    assert java == images.uses_spark(job)
