@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,6 +17,10 @@ from taar_profile_bigtable.sinks import ProfileRow, ProfileSink
 from taar_profile_bigtable.transform import ProfileRowError, profile_row
 
 log = logging.getLogger(__name__)
+
+
+class LoadAborted(RuntimeError):
+    """A queued batch was not sent because another batch had already failed."""
 
 
 @dataclass
@@ -66,6 +71,16 @@ def load_profiles(
         raise ValueError(f"--workers ({workers}) and --batch-size ({batch_size}) must be >= 1")
     result = LoadResult()
     in_flight: deque[tuple[Future[None], int]] = deque()
+    stop = threading.Event()
+
+    def write(batch: list[ProfileRow]) -> None:
+        if stop.is_set():
+            raise LoadAborted("an earlier batch failed")
+        try:
+            sink.write_rows(batch, timestamp)
+        except BaseException:
+            stop.set()  # before this future settles, so the next queued batch sees it
+            raise
 
     def settle_oldest() -> None:
         future, size = in_flight.popleft()
@@ -76,12 +91,13 @@ def load_profiles(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bigtable-writer") as pool:
         try:
             for batch in profile_batches(storage, files, batch_size, result):
-                in_flight.append((pool.submit(sink.write_rows, batch, timestamp), len(batch)))
+                in_flight.append((pool.submit(write, batch), len(batch)))
                 while len(in_flight) >= 2 * workers or (in_flight and in_flight[0][0].done()):
                     settle_oldest()
             while in_flight:
                 settle_oldest()
         except BaseException:
+            stop.set()
             for future, _ in in_flight:
                 future.cancel()
             raise

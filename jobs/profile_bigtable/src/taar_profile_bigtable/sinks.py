@@ -127,7 +127,7 @@ class BigtableSink:
             )
             pending = failed
             if attempt < self.max_attempts:
-                time.sleep(min(0.2 * 2**attempt, 5.0))
+                time.sleep(min(0.1 * 2**attempt, 5.0))
         raise SinkWriteError(
             f"{self.name}: {len(pending)} of {len(keys)} rows not {what} after {self.max_attempts} attempts: "
             f"{last_error}; re-run the stage (it is idempotent)"
