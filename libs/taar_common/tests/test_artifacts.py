@@ -90,6 +90,7 @@ def test_similarity_rules():
     check_artifact("lr_curves", curve, num_pdf_points=2)
     assert rule_of("lr_curves", curve, num_pdf_points=3) == "num_pdf_points"
     assert rule_of("lr_curves", [[0.0, [-1.0, 0.2]]]) == "schema"
+    assert rule_of("lr_curves", [[0.0, [0.1, 0.2]], [1.0, [0.3, 0.0]]]) == "positive_denominator"
 
 
 def test_guid_shapes():

@@ -199,6 +199,12 @@ def _num_pdf_points(payload: list[Any], num_pdf_points: int | None = None, **_: 
         yield "non-finite value"
 
 
+def _positive_denominator(payload: list[Any], **_: Any) -> Iterator[str]:
+    zero = [row[0] for row in payload if not row[1][1] > 0]
+    if zero:
+        yield f"denominator density is 0 at {len(zero)} score(s), e.g. {zero[0]} (the service divides by it)"
+
+
 _GUID_PATTERN = re.compile(r"^(\{[0-9a-fA-F-]{36}\}|[^@\s]*@[^@\s]+)$")
 
 
@@ -239,7 +245,11 @@ ARTIFACTS: dict[str, ArtifactSpec] = {
         ArtifactSpec("guid_install_ranking", COUNT_MAP_SCHEMA, {"non_empty": _not_empty}),
         ArtifactSpec("top10_dict", LOCALE_SCHEMA, {"non_empty": _not_empty, "locale_weights": _locale_weights}),
         ArtifactSpec("donors", DONORS_SCHEMA, {"non_empty": _not_empty, "no_client_ids": _no_client_ids}),
-        ArtifactSpec("lr_curves", LR_CURVES_SCHEMA, {"non_empty": _not_empty, "num_pdf_points": _num_pdf_points}),
+        ArtifactSpec(
+            "lr_curves",
+            LR_CURVES_SCHEMA,
+            {"non_empty": _not_empty, "num_pdf_points": _num_pdf_points, "positive_denominator": _positive_denominator},
+        ),
     ]
 }
 
