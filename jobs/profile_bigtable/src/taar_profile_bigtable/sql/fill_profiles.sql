@@ -1,10 +1,11 @@
 -- TAAR client profiles of one day, BigQuery dialect. Run as is on BigQuery; transpiled by
--- sqlglot for DuckDB. {destination_table} and {source_table} are filled in by the job;
--- @submission_date (DATE) and @sample_threshold (STRING) are query parameters.
+-- sqlglot for DuckDB. The job fills in the two table names; the query parameters are
+-- submission_date (DATE) and sample_threshold (STRING). (Comments name no parameter with
+-- its sigil: some engines count parameters textually.)
 --
 -- The client id is hashed here, first, so no raw id reaches the table, the Avro export or
 -- Bigtable. Sampling keeps a client when the first 8 hex digits of its hashed id sort below
--- @sample_threshold (= the sample rate scaled to 16^8): deterministic, so a client is in or
+-- sample_threshold (= the sample rate scaled to 16^8): deterministic, so a client is in or
 -- out of the sample on every run.
 CREATE OR REPLACE TABLE `{destination_table}` AS
 WITH hashed AS (
