@@ -73,6 +73,8 @@ def test_build_context_vendors_taar_common_and_pins_requirements(job, tmp_path, 
     job_deps = images.project(ROOT / "jobs" / job)["dependencies"]
     assert {images.requirement_name(d) for d in job_deps} - {"taar-common"} <= names
     assert ("pyspark" in names) == images.uses_spark(job)
+    backend = (context / "build-requirements.txt").read_text().split()
+    assert backend and all("==" in x for x in backend), f"unpinned build backend {backend}"
 
 
 def test_requirements_refuse_conflicting_pins(monkeypatch):
