@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -117,3 +118,20 @@ def test_client_errors_are_not_retried(server):
     with pytest.raises(requests.HTTPError):
         fetch_json(session(HttpStats()), server.url + "/missing")
     assert len(server.hits["/missing"]) == 1
+
+
+def test_environment_is_read_once_without_proxy_variables(server, monkeypatch):
+    for name in [k for k in os.environ if k.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    session = build_http_session()
+    assert (session.trust_env, session.verify) == (False, "/etc/ssl/certs/ca-certificates.crt")
+    server.script["/env"] = [OK]
+    assert fetch_json(session, server.url + "/env") == {"ok": True}
+
+
+def test_proxy_variables_keep_per_request_environment_handling(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    session = build_http_session()
+    assert session.trust_env is True

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +111,25 @@ def build_http_session(
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
+    read_environment_once(session)
     return session
+
+
+def read_environment_once(session: requests.Session) -> None:
+    """Stop requests from re-reading the environment on every request when nothing there applies.
+
+    With `trust_env`, requests scans proxy variables and `~/.netrc` per request (about 1 ms of
+    CPU each, a third of a dump's client time). Without any `*_proxy` variable, the CA bundle
+    (`REQUESTS_CA_BUNDLE`/`CURL_CA_BUNDLE`) is read here once and `trust_env` turned off; with
+    one, per-request handling stays (it applies `no_proxy` per host). `.netrc` credentials are
+    never sent: the jobs call public APIs.
+    """
+    if urllib.request.getproxies():
+        return
+    session.trust_env = False
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if ca_bundle:
+        session.verify = ca_bundle
 
 
 def fetch_json(
