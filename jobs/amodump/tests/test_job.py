@@ -104,6 +104,22 @@ def test_dump_is_complete_beyond_result_window(tmp_path):
     assert by_kind["search"] == counts["search_pages"] + (counts["listing_parts"] - 1) + 1
 
 
+def test_listing_splits_on_users_when_created_cannot_split(tmp_path):
+    catalogue = generate_catalogue(150, seed=12)
+    catalogue.created[:] = catalogue.created[0]  # every add-on created in the same second
+    with AmoFixtureServer(catalogue, result_window=100) as amo:
+        run = run_cli(
+            "--date", DAY, "--bucket", str(tmp_path), "--amo-url", amo.url, "--result-window", "100", *FAST_RETRIES
+        )
+    assert run.exit_code == 0, run.stderr[-3000:]
+    parts = run.summary["details"]["listing_parts"]
+    assert len(parts) >= 2 and sum(parts.values()) == 150
+    assert all("users__" in part and "created__" not in part for part in parts), parts
+    assert_dump_matches(
+        Storage().read_json(join_url(str(tmp_path), PREFIX, "extended_addons_database.json")), catalogue
+    )
+
+
 def test_v4_shape_is_dumped_like_v5_with_real_webextension_flags(tmp_path):
     catalogue = generate_catalogue(150, seed=5)
     assert any(not addon.is_webextension for addon in catalogue)
@@ -247,6 +263,33 @@ def test_parts_not_adding_up_fail_naming_the_gap(tmp_path):
         )
     assert run.exit_code == 1
     assert "but the unsplit query counts 131 (gap 1)" in run.summary["error"]
+    assert not list(Path(tmp_path).rglob("*.json"))
+
+
+class _BrokenEnvelopeApi(AmoApi):
+    """An AMO whose search page 2 answers valid JSON without a `results` list."""
+
+    def __init__(self, catalogue, results):
+        super().__init__(catalogue)
+        self.broken_results = results
+
+    def search(self, api, params, page_url):
+        status, body = super().search(api, params, page_url)
+        if dict(params).get("page") == "2":
+            payload = json.loads(body)
+            payload["results"] = self.broken_results
+            if self.broken_results == "absent":
+                del payload["results"]
+            body = json.dumps(payload).encode()
+        return status, body
+
+
+@pytest.mark.parametrize("results", ["absent", None, {"guid": "a@x"}], ids=["missing", "null", "object"])
+def test_page_without_a_results_list_fails_naming_the_url(tmp_path, small_catalogue, amo, results):
+    amo.api = _BrokenEnvelopeApi(small_catalogue, results)
+    run = run_cli("--date", DAY, "--bucket", str(tmp_path), "--amo-url", amo.url, *FAST_RETRIES)
+    assert run.exit_code == 1
+    assert re.search(r"addons/search/\?[^ ]*page=2[^ ]*: 'results' is missing or not a list", run.summary["error"])
     assert not list(Path(tmp_path).rglob("*.json"))
 
 

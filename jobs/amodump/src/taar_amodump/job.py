@@ -326,6 +326,7 @@ def run_amodump(options: AmodumpOptions, summary: RunSummary, storage: Storage |
     summary.count("listing_parts", len(dump.parts))
     summary.count("duplicates_dropped", dump.duplicates)
     summary.count("requests_per_addon", round(stats.requests / max(dump.total, 1), 4))
+    summary.details["listing_parts"] = dump.parts
     if dump.missing:
         summary.details["missing"] = dump.missing
     if len(dump.missing) > options.max_missing:
