@@ -15,6 +15,14 @@ from taar_profile_bigtable import avro_files
 from taar_profile_bigtable.sinks import LocalSink
 
 DATE = DAY.strftime("%Y%m%d")
+
+
+@pytest.fixture(autouse=True)
+def no_bigtable_emulator(monkeypatch):
+    """These runs use the embedded default sink, even after a cbtemulator test set the env."""
+    monkeypatch.delenv("BIGTABLE_EMULATOR_HOST", raising=False)
+
+
 STORE = Path("taar-data/bigtable/profiles.sqlite3")
 
 
