@@ -118,7 +118,7 @@ def test_delete_opt_out_deletes_hashed_keys_in_bigtable(run_cli, tmp_path, bigta
 
 
 def test_emulator_going_away_mid_load_fails_and_a_rerun_completes_exactly(run_cli, tmp_path, monkeypatch):
-    rows = generated_rows(1000, seed=9)
+    rows = generated_rows(600, seed=9)
     prepare_avro(run_cli, tmp_path, rows)
     log_dir = tmp_path / "cbt"
     first = BigtableEmulator(log_dir=log_dir)
@@ -131,7 +131,7 @@ def test_emulator_going_away_mid_load_fails_and_a_rerun_completes_exactly(run_cl
     env = dict(os.environ)
     argv = [
         sys.executable, "-m", "taar_profile_bigtable", "--gcs-to-bigtable", "--iso-date", DATE,
-        *target(first, "profiles_outage"), "--workers", "1", "--batch-size", "10", "--bigtable-timeout", "1",
+        *target(first, "profiles_outage"), "--workers", "1", "--batch-size", "5", "--bigtable-timeout", "0.5",
     ]  # fmt: skip
     loader = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -144,7 +144,7 @@ def test_emulator_going_away_mid_load_fails_and_a_rerun_completes_exactly(run_cl
         assert loader.poll() is None, f"load ended before it could be interrupted: {loader.communicate()}"
         os.kill(loader.pid, signal.SIGSTOP)  # freeze the load mid-way, then take the emulator away
         loaded_before = len(row_keys(table))
-        assert 0 < loaded_before < 1000, f"could not catch the load mid-way ({loaded_before} rows)"
+        assert 0 < loaded_before < 600, f"could not catch the load mid-way ({loaded_before} rows)"
         first.stop()
         os.kill(loader.pid, signal.SIGCONT)
         stdout, stderr = loader.communicate(timeout=180)
@@ -159,6 +159,6 @@ def test_emulator_going_away_mid_load_fails_and_a_rerun_completes_exactly(run_cl
 
     with BigtableEmulator(port=port, log_dir=log_dir) as second:
         _, rerun = run_cli(*argv[3:], "--batch-size", "500")
-        assert rerun["counts"]["rows_written"] == 1000
+        assert rerun["counts"]["rows_written"] == 600
         table = bigtable_table(second.project, second.instance, "profiles_outage")
         assert row_keys(table) == {hash_client_id(r["client_id"]).encode() for r in rows}
