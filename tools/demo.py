@@ -47,6 +47,8 @@ def console(venv: str, script: str) -> str:
 
 def run_step(step: Step, log_dir: Path, lock: threading.Lock, counter: list[int], total: int) -> Step:
     start = time.monotonic()
+    if not Path(step.command[0]).exists():
+        raise RuntimeError(f"step {step.name}: {step.command[0]} is missing; run `make envs`")
     with open(log_dir / f"{step.name}.log", "w") as stderr:
         result = subprocess.run(step.command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT)
     step.seconds = time.monotonic() - start
@@ -298,6 +300,9 @@ def main() -> int:
     steps = pipeline(day, amo_url, buckets, telemetry)
     try:
         run_dag(steps, log_dir, args.parallel)
+    except RuntimeError as exc:
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
     finally:
         server.terminate()
         server.wait(timeout=10)
