@@ -135,3 +135,31 @@ def test_proxy_variables_keep_per_request_environment_handling(monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     session = build_http_session()
     assert session.trust_env is True
+
+
+def test_requests_path_with_proxy_environment_retries_the_same_way(server):
+    server.script["/p"] = [(503, {}, b"", 0.0), (429, {"Retry-After": "0"}, b"", 0.0), OK]
+    server.script["/dead"] = [(500, {}, b"", 0.0)]
+    stats = HttpStats()
+    http = session(stats, retries=2)
+    http.trust_env = True  # as when *_proxy variables are set: every call goes through requests
+    assert fetch_json(http, server.url + "/p") == {"ok": True}
+    assert stats.retries == 2 and stats.requests == 1
+    with pytest.raises(requests.HTTPError, match="/dead"):
+        fetch_json(http, server.url + "/dead")
+
+
+def test_params_and_errors_name_the_full_url(server):
+    server.script["/q"] = [(404, {}, b'{"detail": "Invalid page."}', 0.0)]
+    with pytest.raises(requests.HTTPError, match=r"404 error for GET .*/q\?page=7&guid=a%2Bb%40x.*Invalid page"):
+        fetch_json(session(HttpStats()), server.url + "/q", {"page": 7, "guid": "a+b@x"})
+
+
+def test_unreachable_host_raises_connection_error_naming_the_url():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(requests.ConnectionError, match=f"127.0.0.1:{port}/gone"):
+        fetch_json(session(HttpStats(), retries=1), f"http://127.0.0.1:{port}/gone")

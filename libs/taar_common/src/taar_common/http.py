@@ -15,8 +15,10 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -130,6 +132,49 @@ def read_environment_once(session: requests.Session) -> None:
     ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if ca_bundle:
         session.verify = ca_bundle
+    for adapter in session.adapters.values():  # the direct pool path of fetch_json verifies like requests
+        if isinstance(adapter, HTTPAdapter):
+            adapter.poolmanager.connection_pool_kw.update(
+                cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle or requests.utils.DEFAULT_CA_BUNDLE_PATH
+            )
+
+
+def _get_body(session: TimeoutSession, url: str, params: dict[str, Any] | None) -> bytes:
+    """The body of a successful GET, through the session's own pool and Retry policy.
+
+    Without environment proxies, the adapter's urllib3 pool is called directly: the same
+    connections, retries and TLS settings, minus requests' per-request machinery (cookies,
+    hooks, request preparation: about 0.8 ms of CPU per call, half a dump's client time).
+    """
+    if session.trust_env or session.proxies:
+        try:
+            response = session.get(url, params=params)
+        except requests.exceptions.RetryError as exc:
+            raise requests.HTTPError(f"GET {url} params={params} failed after retries: {exc}") from exc
+        response.raise_for_status()
+        return response.content
+    full_url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}" if params else url
+    adapter = session.get_adapter(full_url)
+    connect, read = session.default_timeout
+    session.stats.add("requests")
+    try:
+        response = adapter.poolmanager.request(
+            "GET",
+            full_url,
+            headers=dict(session.headers),
+            retries=adapter.max_retries,
+            timeout=urllib3.Timeout(connect=connect, read=read),
+        )
+    except urllib3.exceptions.MaxRetryError as exc:
+        error = (
+            requests.HTTPError if isinstance(exc.reason, urllib3.exceptions.ResponseError) else requests.ConnectionError
+        )
+        raise error(f"GET {full_url} failed after retries: {exc.reason}") from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise requests.ConnectionError(f"GET {full_url} failed: {exc}") from exc
+    if response.status >= 400:
+        raise requests.HTTPError(f"{response.status} error for GET {full_url}: {response.data[:200]!r}")
+    return response.data
 
 
 def fetch_json(
@@ -146,14 +191,10 @@ def fetch_json(
     """
     last_error: Exception | None = None
     for attempt in range(attempts):
+        body = _get_body(session, url, params)
         try:
-            response = session.get(url, params=params)
-        except requests.exceptions.RetryError as exc:
-            raise requests.HTTPError(f"GET {url} params={params} failed after retries: {exc}") from exc
-        response.raise_for_status()
-        try:
-            return response.json()
-        except (json.JSONDecodeError, requests.exceptions.JSONDecodeError) as exc:
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             last_error = exc
             session.stats.add("malformed")
             if attempt + 1 < attempts:
