@@ -3,7 +3,8 @@
 Standalone: starts `taar-fixtures amo-server` in a subprocess, runs `taar-amodump` as a
 subprocess per `--workers` value into a temporary folder, and prints one JSON line per run:
 wall time, requests (counted by the server), requests/s, requests per add-on, peak RSS of
-the dump process (`os.wait4` rusage), and whether the targets were met.
+the dump process (`os.wait4` rusage), CPU seconds of the dump and of the server (to tell a
+latency-bound run from a CPU-starved one), the load average, and whether the targets were met.
 
     .venv/amodump/bin/python jobs/amodump/bench/bench_amodump.py [--workers 8,32,64]
 """
@@ -47,8 +48,14 @@ def server_stats(url: str) -> dict[str, Any]:
         return json.load(response)
 
 
-def run_dump(url: str, workers: int, out_dir: str) -> tuple[int, float, float, dict[str, Any]]:
-    """(exit code, wall seconds, peak RSS MiB, summary) of one `taar-amodump` run."""
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_dump(url: str, workers: int, out_dir: str) -> tuple[int, float, float, float, dict[str, Any]]:
+    """(exit code, wall seconds, peak RSS MiB, CPU seconds, summary) of one `taar-amodump` run."""
     command = [
         str(BIN / "taar-amodump"),
         "--date", "20261127",
@@ -65,7 +72,8 @@ def run_dump(url: str, workers: int, out_dir: str) -> tuple[int, float, float, d
     process.returncode = os.waitstatus_to_exitcode(status)
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
     summary = json.loads(lines[-1]) if lines else {}
-    return process.returncode, wall, usage.ru_maxrss / 1024.0, summary
+    cpu = usage.ru_utime + usage.ru_stime
+    return process.returncode, wall, usage.ru_maxrss / 1024.0, cpu, summary
 
 
 def main() -> int:
@@ -78,10 +86,11 @@ def main() -> int:
     failures = 0
     try:
         for workers in [int(w) for w in args.workers.split(",")]:
-            before = server_stats(url)["requests"]
+            before, server_cpu_before = server_stats(url)["requests"], process_cpu_s(server.pid)
             with tempfile.TemporaryDirectory(prefix="bench-amodump-") as out_dir:
-                code, wall, rss_mib, summary = run_dump(url, workers, out_dir)
+                code, wall, rss_mib, client_cpu, summary = run_dump(url, workers, out_dir)
             requests = server_stats(url)["requests"] - before
+            server_cpu = process_cpu_s(server.pid) - server_cpu_before
             counts = summary.get("counts", {})
             addons = counts.get("addons", 0)
             result = {
@@ -96,6 +105,9 @@ def main() -> int:
                 "requests_per_s": round(requests / wall, 1),
                 "requests_per_addon": round(requests / max(addons, 1), 4),
                 "peak_rss_mib": round(rss_mib, 1),
+                "client_cpu_s": round(client_cpu, 1),
+                "server_cpu_s": round(server_cpu, 1),
+                "load_avg_1m": round(os.getloadavg()[0], 1),
             }
             result["targets_met"] = (
                 code == 0 and addons == args.addons and all(result[name] <= limit for name, limit in TARGETS.items())
