@@ -163,3 +163,38 @@ def test_unreachable_host_raises_connection_error_naming_the_url():
         port = probe.getsockname()[1]
     with pytest.raises(requests.ConnectionError, match=f"127.0.0.1:{port}/gone"):
         fetch_json(session(HttpStats(), retries=1), f"http://127.0.0.1:{port}/gone")
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """The scripted server behind TLS with a fresh self-signed certificate for 127.0.0.1."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found: apt-get install openssl (needed to make a test certificate)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    scripted = ScriptedServer()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    scripted.httpd.socket = context.wrap_socket(scripted.httpd.socket, server_side=True)
+    scripted.url = scripted.url.replace("http://", "https://")
+    yield scripted, str(cert)
+    scripted.close()
+
+
+def test_direct_pool_path_verifies_tls_like_requests(tls_server, monkeypatch):
+    server, cert = tls_server
+    server.script["/tls"] = [OK]
+    for name in [k for k in os.environ if k.lower().endswith("_proxy") or k.endswith("CA_BUNDLE")]:
+        monkeypatch.delenv(name)
+    with pytest.raises(requests.ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        fetch_json(session(HttpStats(), retries=0), server.url + "/tls")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+    assert fetch_json(session(HttpStats()), server.url + "/tls") == {"ok": True}
