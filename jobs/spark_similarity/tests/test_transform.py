@@ -78,6 +78,10 @@ def test_latest_row_per_client_keeps_valid_whitelisted_addons_once(clients_frame
     candidates = transform.candidate_clients(latest, seed=7)
     assert "client_id" not in candidates.columns
     assert set(transform.DONOR_FIELDS) <= set(candidates.columns)
+    keys = [(r["sample_key"], r["fit_key"]) for r in candidates.collect()]
+    other_seed = transform.candidate_clients(latest, seed=8).select("sample_key", "fit_key").collect()
+    assert len(keys) == 1 and 0.0 <= keys[0][0] < 1.0 and keys[0][0] != keys[0][1]
+    assert keys != [tuple(r) for r in other_seed]  # the seed decides the sampling order
     latest.unpersist()
 
 
