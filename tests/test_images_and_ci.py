@@ -144,3 +144,30 @@ def test_workflow_triggers_only_on_its_job_and_pushes_on_main(job):
     assert f"tools/run-tests {job}" in tests
     java = any("setup-java" in s.get("uses", "") for s in workflow["jobs"]["test"]["steps"])
     assert java == images.uses_spark(job)
+
+
+# --- make test-images plan ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_every_job_has_a_container_smoke_run_with_real_flags(job):
+    """A new job gets a small run in tools/images_smoke.py, and its flags exist, before the heavy build."""
+    import images_smoke
+
+    runs = images_smoke.job_runs(job, "http://127.0.0.1:1/api/v5/")
+    assert runs and any(run.artifacts for run in runs), f"jobs/{job}: the smoke run checks no artifact"
+    binary = ROOT / ".venv" / job / "bin" / images.script_name(job)
+    if not binary.exists():
+        pytest.fail(f"{binary} missing: run `make envs`")
+    helped = run(binary, "--help")
+    assert helped.returncode == 0, helped.stderr[-2000:]
+    known = set(re.findall(r"--[a-z][a-z0-9-]*", helped.stdout))
+    used = {arg for r in runs for arg in r.args if arg.startswith("--")}
+    assert used <= known, f"tools/images_smoke.py passes {sorted(used - known)} that {binary.name} --help lacks"
+
+
+def test_smoke_plan_refuses_an_unknown_job():
+    import images_smoke
+
+    with pytest.raises(SystemExit, match="no small run"):
+        images_smoke.job_runs("no_such_job", "http://127.0.0.1:1/")
