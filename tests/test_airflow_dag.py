@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
+import sys
 import tomllib
 from functools import cache
 
@@ -218,3 +219,20 @@ def test_dag_order_check_can_fail():
 def test_dag_loader_shards_over_every_pod():
     source = DAG_FILE.read_text()
     assert 'f"{i}/{SHARDS}"' in source and "for i in range(SHARDS)" in source
+
+
+def test_dataproc_cluster_installs_what_the_bundles_need():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import dataproc_bundle  # tools/ is not a package
+
+    tree = dag_tree()
+    declared = next(
+        ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "DATAPROC_PIP_PACKAGES" for t in n.targets)
+    )
+    spark_jobs = {literal_keyword(call, "job") for call in calls_to(tree, "spark_task")}
+    needed = set()
+    for job in spark_jobs:
+        needed |= set(dataproc_bundle.cluster_requirements(ROOT / "jobs" / job))
+    assert sorted(declared) == sorted(needed), f"DATAPROC_PIP_PACKAGES should be {sorted(needed)}"

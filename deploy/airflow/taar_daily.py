@@ -50,6 +50,16 @@ DATAPROC_CLUSTER = "taar-daily-{{ ds_nodash }}"
 DATAPROC_ARTIFACTS = "gs://moz-fx-data-prod-dataproc-scratch/taar-etl"
 # Dataproc 3.0 runs Spark 4, which the pinned pyspark (4.x) of the Spark jobs needs.
 DATAPROC_IMAGE_VERSION = "3.0-debian12"
+# What the bundles need from the cluster (`make dataproc-bundle` writes each job's list; a test keeps this the union).
+DATAPROC_PIP_PACKAGES = [
+    "boto3==1.44.8",
+    "click==8.5.1",
+    "google-cloud-storage==3.17.1",
+    "jsonschema==4.26.0",
+    "numpy==2.4.6",
+    "requests==2.34.2",
+    "urllib3==2.8.0",
+]
 
 DATE = "{{ ds_nodash }}"
 AMO_BUCKET = "telemetry-parquet"
@@ -178,7 +188,10 @@ with DAG(
         cluster_config={
             "master_config": {"num_instances": 1, "machine_type_uri": "n2-standard-8"},
             "worker_config": {"num_instances": 5, "machine_type_uri": "n2-highmem-8"},
-            "software_config": {"image_version": DATAPROC_IMAGE_VERSION},
+            "software_config": {
+                "image_version": DATAPROC_IMAGE_VERSION,
+                "properties": {"dataproc:pip.packages": ",".join(DATAPROC_PIP_PACKAGES)},
+            },
             "lifecycle_config": {"idle_delete_ttl": {"seconds": 3600}},
         },
     )
