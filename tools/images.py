@@ -35,7 +35,7 @@ TEMPLATE = ROOT / "templates" / "job"
 COMMON = ROOT / "libs" / "taar_common"
 PODMAN_CONF = ROOT / "deploy" / "podman" / "containers.conf"
 LOCAL_BASE = "taar-base:bookworm"
-SPARK_BEGIN, SPARK_END = "# >>> spark: a JRE so the image runs Spark on local[*]", "# <<< spark"
+SPARK_BEGIN, SPARK_END = "# >>> spark", "# <<< spark"  # blocks kept only for jobs that pin pyspark
 CONTEXT_SKIP = {"tests", "bench", ".venv", "taar-data", "__pycache__", ".pytest_cache", ".ruff_cache", "build"}
 DEBIAN_PACKAGES = ["python3", "python3-pip", "python3-venv", "ca-certificates"]
 
