@@ -1,0 +1,109 @@
+"""`taar-spark-locale`: per-locale top whitelisted add-ons with Laplace noise, from clients_daily."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from taar_common.cli import (
+    RunSummary,
+    compression,
+    configure_logging,
+    date_option,
+    resolve_storage_args,
+    storage_options,
+)
+from taar_common.spark import DEFAULT_CLIENTS_DAILY
+from taar_common.whitelist import default_whitelist_url
+
+from taar_spark_locale import job
+
+DEFAULT_BUCKET = "telemetry-private-analysis-2"
+WHITELIST = "only_guids_top_200.json"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@date_option("Last day of the window (YYYYMMDD or YYYY-MM-DD); names the dated copy.")
+@click.option(
+    "--input",
+    "input_url",
+    default=DEFAULT_CLIENTS_DAILY,
+    show_default=True,
+    help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.",
+)
+@click.option(
+    "--whitelist-url",
+    default=None,
+    show_default=f"./taar-data/telemetry-parquet/.../{WHITELIST}",
+    help=f"The editorial whitelist ({WHITELIST}, .json or .json.bz2).",
+)
+@click.option(
+    "--num-days",
+    type=click.IntRange(min=1),
+    default=28,
+    show_default=True,
+    help="Days of clients_daily up to --date; each client's latest row counts.",
+)
+@click.option(
+    "--num-addons", type=click.IntRange(min=1), default=10, show_default=True, help="Add-ons kept per locale."
+)
+@click.option(
+    "--epsilon",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=0.4,
+    show_default=True,
+    help="Differential-privacy budget: Laplace noise of scale m/epsilon on every count.",
+)
+@click.option(
+    "--max-addons-per-client",
+    "-m",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="m: whitelisted add-ons a client contributes at most (chosen at random, seeded).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Seed of every random step (the add-ons each client contributes, the noise).",
+)
+@storage_options(DEFAULT_BUCKET, "taar/locale/")
+@click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(
+    run_date: dt.date,
+    input_url: str,
+    whitelist_url: str | None,
+    num_days: int,
+    num_addons: int,
+    epsilon: float,
+    max_addons_per_client: int,
+    seed: int,
+    bucket: str | None,
+    gcs_bucket: str | None,
+    s3_bucket: str | None,
+    prefix: str,
+    compress: str,
+    master: str | None,
+    verbose: bool,
+) -> None:
+    """Publish top10_dict.json: {locale: [[guid, weight], ...]}, the --num-addons whitelisted
+    add-ons with the largest noisy share of the locale's release Firefox clients."""
+    configure_logging(verbose)
+    run = job.LocaleRun(
+        run_date=run_date,
+        input_url=input_url,
+        whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
+        num_days=num_days,
+        num_addons=num_addons,
+        epsilon=epsilon,
+        max_addons_per_client=max_addons_per_client,
+        seed=seed,
+        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
+        prefix=prefix,
+        compress=compression(compress),
+    )
+    summary = RunSummary("spark_locale")
+    summary.run(lambda: job.main(run, summary, master))

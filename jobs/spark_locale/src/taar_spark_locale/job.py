@@ -1,0 +1,123 @@
+"""TAAR locale run: read the window of clients_daily and the whitelist, count, add noise, check, publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from taar_common.cli import RunSummary
+from taar_common.publish import publish_artifact
+from taar_common.spark import (
+    InputError,
+    existing_partitions,
+    partition_url,
+    read_clients_daily,
+    spark_session,
+)
+from taar_common.storage import Storage
+from taar_common.whitelist import read_whitelist
+
+from taar_spark_locale import transform
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("client_id", "channel", "app_name", "locale", "active_addons")
+LOCAL_SPARK_CONFIG = {"spark.driver.memory": "640m", "spark.sql.shuffle.partitions": "16"}
+
+
+@dataclass(frozen=True)
+class LocaleRun:
+    """Everything one run needs, as resolved by the CLI."""
+
+    run_date: dt.date
+    input_url: str
+    whitelist_url: str
+    num_days: int
+    num_addons: int
+    epsilon: float
+    max_addons_per_client: int
+    seed: int
+    bucket_url: str
+    prefix: str
+    compress: str | None
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The `--num-days` days ending with `--date`, oldest first."""
+        return [self.run_date - dt.timedelta(days=k) for k in reversed(range(self.num_days))]
+
+
+def extract(spark: SparkSession, storage: Storage, run: LocaleRun) -> tuple[DataFrame, list[str]]:
+    """The window's partitions (the `--date` one required, older gaps tolerated) and the whitelist."""
+    whitelist = read_whitelist(storage, run.whitelist_url)
+    if not existing_partitions(storage, run.input_url, [run.run_date]):
+        raise InputError(f"clients_daily partition missing: {partition_url(run.input_url, run.run_date)}")
+    frame = read_clients_daily(spark, storage, run.input_url, run.days, COLUMNS, require_all=False)
+    return frame, whitelist
+
+
+def input_counts(frame: DataFrame) -> dict[str, int]:
+    """Rows read and rows dropped for a null client id (one cheap columnar pass)."""
+    row = frame.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows"),
+    ).first()
+    return {key: int(row[key]) for key in ("rows", "null_client_id_rows")}
+
+
+def compute(frame: DataFrame, whitelist: list[str], run: LocaleRun) -> tuple[transform.LocaleCounts, dict]:
+    """(per-locale counts, `top10_dict` payload)."""
+    clients = transform.latest_client_rows(frame)
+    contributions = transform.limited_contributions(clients, whitelist, run.max_addons_per_client, run.seed)
+    counts = transform.counts_dict(transform.locale_addon_counts(contributions).collect())
+    top = transform.noisy_top_addons(
+        counts,
+        whitelist,
+        epsilon=run.epsilon,
+        max_addons_per_client=run.max_addons_per_client,
+        num_addons=run.num_addons,
+        seed=run.seed,
+    )
+    return counts, top
+
+
+def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSummary) -> None:
+    """Extract -> transform -> check and publish `top10_dict.json` (nothing is written if a check fails)."""
+    with summary.timed("extract"):
+        frame, whitelist = extract(spark, storage, run)
+        summary.count("whitelist_guids", len(whitelist))
+        summary.details.update(
+            input=run.input_url,
+            days=[run.days[0].isoformat(), run.run_date.isoformat()],
+            whitelist=run.whitelist_url,
+            epsilon=run.epsilon,
+            max_addons_per_client=run.max_addons_per_client,
+        )
+        for name, value in input_counts(frame).items():
+            summary.count(name, value)
+    with summary.timed("transform"):
+        counts, top = compute(frame, whitelist, run)
+        summary.count("locales", len(top))
+        summary.count("contributions", sum(sum(c.values()) for c in counts.values()))
+    with summary.timed("publish"):
+        published = publish_artifact(
+            storage,
+            "top10_dict.json",
+            top,
+            bucket_url=run.bucket_url,
+            prefix=run.prefix,
+            day=run.run_date,
+            compress=run.compress,
+            num_addons=run.num_addons,
+        )
+        summary.add_artifact(published.latest_url)
+        summary.add_artifact(published.dated_url)
+
+
+def main(run_args: LocaleRun, summary: RunSummary, master: str | None) -> None:
+    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
+    spark = spark_session("taar-spark-locale", master, local_config=LOCAL_SPARK_CONFIG)
+    run(spark, Storage(), run_args, summary)

@@ -1,0 +1,44 @@
+"""Hand-made clients_daily partitions in the fixtures' DESIGN schema, written with pyarrow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from taar_fixtures.telemetry import CLIENTS_DAILY_SCHEMA
+
+
+def addon(addon_id: str | None, **flags: Any) -> dict[str, Any]:
+    """A valid, signed extension entry unless `flags` say otherwise."""
+    entry = {
+        "addon_id": addon_id,
+        "blocklisted": False,
+        "user_disabled": False,
+        "app_disabled": False,
+        "type": "extension",
+        "foreign_install": False,
+        "signed_state": 2,
+        "is_system": False,
+        "is_web_extension": True,
+    }
+    entry.update(flags)
+    return entry
+
+
+def client(client_id: str | None, addons: list[dict] | None, **columns: Any) -> dict[str, Any]:
+    """A release Firefox row unless `columns` say otherwise."""
+    row = {"client_id": client_id, "channel": "release", "app_name": "Firefox", "locale": "en-US"}
+    row.update(columns)
+    row["active_addons"] = addons
+    return row
+
+
+def write_partition(root: Path, day: dt.date, rows: list[dict[str, Any]], *, name: str = "part-0.parquet") -> Path:
+    """Write `rows` as `root/submission_date_s3=YYYYMMDD/<name>`; returns `root`."""
+    folder = root / f"submission_date_s3={day:%Y%m%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=CLIENTS_DAILY_SCHEMA), folder / name)
+    return root

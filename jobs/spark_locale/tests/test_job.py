@@ -1,0 +1,166 @@
+"""spark_locale end to end: generated clients_daily over several days, the CLI, DuckDB + the formula as referee."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+from clients_daily_rows import addon, client, write_partition
+from taar_common.storage import join_url
+from taar_fixtures.amo import generate_catalogue
+from taar_fixtures.telemetry import write_clients_daily
+from taar_spark_locale.cli import main
+from taar_spark_locale.transform import laplace_noise
+
+DAY = dt.date(2026, 11, 27)
+DATES = [DAY - dt.timedelta(days=k) for k in (2, 1, 0)]
+N_CLIENTS = 2000
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> dict:
+    """2,000 generated clients over 3 days (dirty rows included); an editorial list of 60 GUIDs."""
+    root = tmp_path_factory.mktemp("locale-input")
+    guids = list(generate_catalogue(300, 0).guids)
+    input_url = str(write_clients_daily(root, n_clients=N_CLIENTS, dates=DATES, seed=5, addon_guids=guids))
+    whitelist = sorted(guids[1:61])
+    whitelist_url = str(root / "only_guids_top_200.json")
+    Path(whitelist_url).write_text(json.dumps(whitelist))
+    return {"input": input_url, "whitelist": whitelist, "whitelist_url": whitelist_url}
+
+
+def duckdb_counts(input_url: str, whitelist: list[str]) -> tuple[dict[str, dict[str, int]], int]:
+    """Per-locale client counts of valid signed whitelisted add-ons on each client's latest row (every
+    add-on counted: the test runs with m larger than any client's add-on list), and null-id rows."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE whitelist AS SELECT unnest(?::VARCHAR[]) AS guid", [whitelist])
+    con.execute(f"""
+        CREATE VIEW rows AS SELECT * FROM read_parquet('{input_url}/*/*.parquet', hive_partitioning = true)
+    """)
+    con.execute("""
+        CREATE TABLE latest AS
+        SELECT client_id, arg_max(locale, submission_date_s3) AS locale,
+               arg_max(active_addons, submission_date_s3) AS active_addons
+        FROM rows WHERE client_id IS NOT NULL AND channel = 'release' AND app_name = 'Firefox'
+        GROUP BY client_id
+    """)
+    counts = con.execute("""
+        WITH installed AS (SELECT client_id, locale, unnest(active_addons) AS a FROM latest WHERE locale IS NOT NULL),
+        valid AS (
+            SELECT DISTINCT client_id, locale, a.addon_id AS guid FROM installed
+            WHERE a.type = 'extension' AND a.addon_id IS NOT NULL AND a.addon_id <> 'pioneer-opt-in@mozilla.org'
+              AND NOT coalesce(a.is_system, false) AND NOT coalesce(a.user_disabled, false)
+              AND NOT coalesce(a.app_disabled, false) AND NOT coalesce(a.foreign_install, false)
+              AND NOT coalesce(a.blocklisted, false) AND coalesce(a.signed_state, 0) = 2
+              AND a.addon_id IN (SELECT guid FROM whitelist)
+        )
+        SELECT locale, guid, count(*) FROM valid GROUP BY locale, guid
+    """).fetchall()
+    by_locale: dict[str, dict[str, int]] = {}
+    for locale, guid, n in counts:
+        by_locale.setdefault(locale, {})[guid] = n
+    null_ids = con.execute("SELECT count(*) FROM rows WHERE client_id IS NULL").fetchone()[0]
+    return by_locale, null_ids
+
+
+def expected_top(counts: dict, whitelist: list[str], *, scale: float, seed: int, num_addons: int) -> dict:
+    """The contract's formula written out: noisy counts, shift by the minimum, normalise, top N."""
+    result = {}
+    for locale, observed in counts.items():
+        noise = laplace_noise(locale, whitelist, scale, seed)
+        noisy = {guid: observed.get(guid, 0) + float(noise[i]) for i, guid in enumerate(whitelist)}
+        low = min(noisy.values())
+        total = sum(v - low for v in noisy.values())
+        weights = sorted(((guid, (v - low) / total) for guid, v in noisy.items()), key=lambda p: (-p[1], p[0]))
+        result[locale] = weights[:num_addons]
+    return result
+
+
+def run_cli(*args: str) -> tuple[int, dict, str]:
+    result = CliRunner().invoke(main, list(args))
+    lines = result.stdout.strip().splitlines()
+    return result.exit_code, (json.loads(lines[-1]) if lines else {}), result.stderr
+
+
+def test_output_matches_duckdb_counts_and_the_noise_formula(generated, storage, tmp_path):
+    bucket = str(tmp_path / "out")
+    code, summary, stderr = run_cli(
+        "--date", f"{DAY:%Y%m%d}", "--input", generated["input"], "--whitelist-url", generated["whitelist_url"],
+        "--num-days", "5", "--num-addons", "7", "--epsilon", "2.0", "--max-addons-per-client", "20", "--seed", "9",
+        "--bucket", bucket,
+    )  # fmt: skip
+    assert code == 0, stderr
+    counts, null_ids = duckdb_counts(generated["input"], generated["whitelist"])
+    expected = expected_top(counts, generated["whitelist"], scale=20 / 2.0, seed=9, num_addons=7)
+    published = storage.read_json(join_url(bucket, "taar/locale/top10_dict.json"))
+    assert sorted(published) == sorted(expected) and len(expected) > 5
+    for locale, pairs in expected.items():
+        assert [g for g, _ in published[locale]] == [g for g, _ in pairs], locale
+        assert [w for _, w in published[locale]] == pytest.approx([w for _, w in pairs], rel=1e-9, abs=1e-12)
+    assert summary["counts"]["null_client_id_rows"] == null_ids > 0
+    assert summary["counts"]["contributions"] == sum(sum(c.values()) for c in counts.values())
+    assert storage.read_bytes(join_url(bucket, "taar/locale/top10_dict20261127.json")) == storage.read_bytes(
+        join_url(bucket, "taar/locale/top10_dict.json")
+    )
+
+
+def test_same_seed_same_bytes(generated, tmp_path, storage):
+    outputs = []
+    for seed, name in ((4, "a"), (4, "b"), (5, "c")):
+        bucket = str(tmp_path / name)
+        code, _, stderr = run_cli(
+            "--date", f"{DAY:%Y%m%d}", "--input", generated["input"], "--whitelist-url", generated["whitelist_url"],
+            "--num-days", "3", "--seed", str(seed), "--bucket", bucket, "--compress", "bz2",
+        )  # fmt: skip
+        assert code == 0, stderr
+        outputs.append(storage.read_bytes(join_url(bucket, "taar/locale/top10_dict.json.bz2")))
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+
+
+@pytest.fixture
+def small_input(tmp_path) -> dict:
+    root = write_partition(tmp_path / "clients_daily", DAY, [client("c1", [addon("a@x")]), client(None, [])])
+    whitelist_url = tmp_path / "only_guids_top_200.json"
+    whitelist_url.write_text(json.dumps(["a@x", "b@x"]))
+    return {"input": str(root), "whitelist_url": str(whitelist_url), "bucket": str(tmp_path / "out")}
+
+
+def run_small(small_input: dict, *, date: str = "20261127", **overrides: str) -> tuple[int, dict, str]:
+    urls = {**small_input, **overrides}
+    return run_cli(
+        "--date", date, "--input", urls["input"], "--whitelist-url", urls["whitelist_url"], "--bucket", urls["bucket"]
+    )  # fmt: skip
+
+
+def test_missing_run_date_partition_fails_naming_it(small_input):
+    code, summary, _ = run_small(small_input, date="20261128")
+    assert code == 1
+    assert "submission_date_s3=20261128" in summary["error"]
+    assert not Path(small_input["bucket"]).exists()
+
+
+def test_missing_whitelist_fails_naming_the_url(small_input, tmp_path):
+    missing = str(tmp_path / "nowhere" / "only_guids_top_200.json")
+    code, summary, _ = run_small(small_input, whitelist_url=missing)
+    assert code == 1
+    assert missing in summary["error"]
+
+
+def test_empty_whitelist_fails(small_input):
+    Path(small_input["whitelist_url"]).write_text("[]")
+    code, summary, _ = run_small(small_input)
+    assert code == 1
+    assert "whitelist is empty" in summary["error"]
+
+
+def test_help_explains_every_option():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for option in ("--date", "--input", "--whitelist-url", "--num-days", "--num-addons", "--epsilon",
+                   "--max-addons-per-client", "--seed", "--bucket", "--prefix", "--compress"):  # fmt: skip
+        assert option in result.output
