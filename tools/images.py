@@ -3,7 +3,7 @@
 
 Usage:
   tools/images.py tag JOB                     print taar-<job>:<version>
-  tools/images.py context JOB                 prepare build/images/JOB/ (job + vendor/taar_common + requirements.txt)
+  tools/images.py context JOB                 prepare build/images/JOB/ (job, vendor/taar_common, pinned requirements)
   tools/images.py build [JOB ...]             build taar-<job>:<version> (every job when none is named)
   tools/images.py base-image [--extra-ca-dir DIR]
                                               debootstrap a Debian bookworm + python3 base, no registry needed
@@ -11,7 +11,8 @@ Usage:
   tools/images.py dockerfiles [--check]       (re)write jobs/*/Dockerfile and .dockerignore from templates/job/
 
 The engine is docker when its daemon answers, else podman (with deploy/podman/containers.conf).
-BASE_IMAGE (env or --base-image) is passed through as the Dockerfile's build argument.
+The Dockerfile's BASE_IMAGE argument is --base-image, else env BASE_IMAGE, else the local
+taar-base:bookworm when `base-image` made one, else the Dockerfile's default (the official slim Python).
 """
 
 from __future__ import annotations
@@ -195,7 +196,8 @@ def build(job: str, cli: list[str], base_image: str | None) -> dict:
         command += ["--network", "host", "--layers"]
     log(f"building {tag} from {context.relative_to(ROOT)}" + (f" on {base_image}" if base_image else ""))
     start = time.monotonic()
-    subprocess.run([*command, str(context)], check=True)
+    if subprocess.run([*command, str(context)]).returncode != 0:
+        raise SystemExit(f"building {tag} failed (output above): {' '.join(command)} {context}")
     took = time.monotonic() - start
     size = image_size(cli, tag)
     log(f"built {tag} in {took:.0f} s, {size / 1e6:.0f} MB")
