@@ -134,12 +134,22 @@ def peak_rss_mib(emulator: BigtableEmulator, bucket: Path, table_id: str) -> flo
         "--bigtable-instance-id", emulator.instance, "--bigtable-table-id", table_id, "--workers", "4",
     ]  # fmt: skip
     env = {**os.environ, "BIGTABLE_EMULATOR_HOST": emulator.host}
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # VmHWM of the child's own address space: rusage's ru_maxrss would include the parent's
+    # RSS at fork time (Linux folds the pre-exec high-water mark into it).
+    peak_kib = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak_kib = max(peak_kib, int(line.split()[1]))
+        time.sleep(0.1)
+    if process.wait() != 0:
         raise RuntimeError(f"load of {bucket} failed with exit {process.returncode}")
-    return usage.ru_maxrss / 1024
+    return peak_kib / 1024
 
 
 def main() -> None:
