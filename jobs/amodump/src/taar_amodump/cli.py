@@ -25,7 +25,7 @@ DEFAULT_AMO_URL = "https://addons.mozilla.org/api/v5/"
 @date_option()
 @storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
 @click.option("--amo-url", default=DEFAULT_AMO_URL, show_default=True, help="AMO API base (v5 or v4).")
-@click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True, help="Concurrent HTTP requests.")
+@click.option("--workers", type=click.IntRange(1, 256), default=32, show_default=True, help="Concurrent HTTP requests.")
 @click.option(
     "--max-missing",
     type=click.IntRange(0),
