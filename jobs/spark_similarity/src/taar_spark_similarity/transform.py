@@ -60,7 +60,9 @@ def client_features(frame: DataFrame, whitelist: Iterable[str]) -> DataFrame:
     `subsession_length` is in seconds (hours * 3600), the unit of the profiles the service
     compares donors with.
     """
-    allowed = F.array(*[F.lit(guid) for guid in sorted(set(whitelist))])
+    allowed = sorted(set(whitelist))
+    # whitelist first (a hash-set lookup per entry), then the validity rule on the few entries left
+    whitelisted = F.filter("active_addons", lambda entry: entry["addon_id"].isin(allowed))
     return frame.select(
         "client_id",
         "submission_date_s3",
@@ -72,7 +74,7 @@ def client_features(frame: DataFrame, whitelist: Iterable[str]) -> DataFrame:
         _continuous("scalar_parent_browser_engagement_tab_open_event_count_sum").alias("tab_open_count"),
         _continuous("scalar_parent_browser_engagement_total_uri_count_sum").alias("total_uri"),
         _continuous("scalar_parent_browser_engagement_unique_domains_count_mean").alias("unique_tlds"),
-        F.array_intersect(valid_addon_ids("active_addons"), allowed).alias("active_addons"),
+        valid_addon_ids(whitelisted).alias("active_addons"),
     )
 
 
