@@ -49,20 +49,14 @@ def whitelisted_addon_sets(clients: DataFrame, whitelist: Iterable[str]) -> Data
 def coinstallation_counts(addon_sets: DataFrame) -> DataFrame:
     """`(guid, other_guid, n_clients)`: clients with both add-ons, over clients with >= 2 of them.
 
-    Both orders of every pair are produced, so the result is symmetric by construction.
+    Both orders of every pair are produced, so the result is symmetric by construction (two plain
+    explodes: generated code, faster than nested array lambdas).
     """
     sets = addon_sets.where(F.size("addon_ids") >= 2)
-    pairs = F.flatten(
-        F.transform(
-            "addon_ids",
-            lambda guid: F.transform(
-                F.filter("addon_ids", lambda other: other != guid),
-                lambda other: F.struct(guid.alias("guid"), other.alias("other_guid")),
-            ),
-        )
-    )
-    exploded = sets.select(F.explode(pairs).alias("pair")).select("pair.guid", "pair.other_guid")
-    return exploded.groupBy("guid", "other_guid").agg(F.count(F.lit(1)).alias("n_clients"))
+    firsts = sets.select(F.explode("addon_ids").alias("guid"), "addon_ids")
+    pairs = firsts.select("guid", F.explode("addon_ids").alias("other_guid"))
+    pairs = pairs.where(F.col("guid") != F.col("other_guid"))
+    return pairs.groupBy("guid", "other_guid").agg(F.count(F.lit(1)).alias("n_clients"))
 
 
 def coinstallation_by_guid(counts: DataFrame) -> DataFrame:
