@@ -5,7 +5,8 @@
 
 Generates (seeded, taar_fixtures) clients_daily once per size under the data dir (reused
 when present), runs the job as a subprocess on local[2] and prints one JSON line per size:
-wall time, input rows per second, and the peak RSS of the Python driver and of the JVM
+wall time, input rows per second, CPU seconds of the process tree, the load average
+(the machine is shared: wall time under load says little), and the peak RSS of the Python driver and of the JVM
 (in local mode the JVM is driver and executor at once).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,7 +23,6 @@ from pathlib import Path
 
 import click
 import pyarrow.parquet as pq
-
 from taar_fixtures.amo import generate_catalogue
 from taar_fixtures.telemetry import write_clients_daily
 
@@ -64,6 +65,15 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of `pid` so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_rss_kib(pid: int) -> tuple[int, str]:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -85,6 +95,8 @@ def run_job(root: Path, whitelist: Path, days: int, out: Path) -> dict:
         "--bucket", str(out), "--master", "local[2]", "--seed", "1",
     ]  # fmt: skip
     peaks: dict[str, int] = {"python": 0, "java": 0}
+    cpu: dict[int, float] = {}
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr)
@@ -93,6 +105,7 @@ def run_job(root: Path, whitelist: Path, days: int, out: Path) -> dict:
                 rss, name = _peak_rss_kib(pid)
                 kind = "java" if name == "java" else "python"
                 peaks[kind] = max(peaks[kind], rss)
+                cpu[pid] = max(cpu.get(pid, 0.0), _cpu_s(pid))
             time.sleep(0.2)
         wall = time.monotonic() - started
         stdout.seek(0)
@@ -101,14 +114,25 @@ def run_job(root: Path, whitelist: Path, days: int, out: Path) -> dict:
         if process.returncode != 0 or not lines:
             tail = stderr.read().decode()[-3000:]
             raise SystemExit(f"job failed (exit {process.returncode}):\n{tail}")
-    return {"wall_s": round(wall, 1), "summary": json.loads(lines[-1]), "peak_rss_kib": peaks}
+    return {
+        "wall_s": round(wall, 1),
+        "summary": json.loads(lines[-1]),
+        "peak_rss_kib": peaks,
+        "cpu_s": round(sum(cpu.values()), 1),
+        "load_avg_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+    }
 
 
 @click.command()
 @click.option("--clients", "sizes", type=int, multiple=True, default=[100_000], show_default=True)
 @click.option("--days", type=click.IntRange(1), default=7, show_default=True, help="Days of clients_daily read.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path(tempfile.gettempdir()) / "taar-bench-similarity",
-              show_default=True, help="Where generated inputs are kept and reused.")  # fmt: skip
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path(tempfile.gettempdir()) / "taar-bench-similarity",
+    show_default=True,
+    help="Where generated inputs are kept and reused.",
+)
 def main(sizes: tuple[int, ...], days: int, data_dir: Path) -> None:
     for n_clients in sizes:
         root, whitelist, rows = dataset(data_dir, n_clients, days)
@@ -129,6 +153,8 @@ def main(sizes: tuple[int, ...], days: int, data_dir: Path) -> None:
                     "stages_s": summary["durations_s"],
                     "driver_python_peak_rss_mib": round(result["peak_rss_kib"]["python"] / 1024),
                     "jvm_peak_rss_mib": round(result["peak_rss_kib"]["java"] / 1024),
+                    "cpu_s": result["cpu_s"],
+                    "load_avg_1m_before_after": result["load_avg_1m"],
                     "master": "local[2]",
                 }
             ),

@@ -10,7 +10,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from taar_fixtures.telemetry import CLIENTS_DAILY_SCHEMA
 
 DAY = dt.date(2026, 11, 27)
@@ -70,10 +69,10 @@ def write_whitelist(path: Path, guids: list[str]) -> Path:
 
 
 @pytest.fixture
-def clients_frame(spark: Any, tmp_path: Path):  # noqa: ANN201 - pyspark DataFrame
+def clients_frame(spark: Any, tmp_path: Path):
     """Build a DataFrame of hand-made rows: `clients_frame({day: [rows]})`, read back like the job reads."""
 
-    def build(partitions: dict[dt.date, list[dict[str, Any]]]):  # noqa: ANN202
+    def build(partitions: dict[dt.date, list[dict[str, Any]]]):
         root = tmp_path / "clients_daily"
         for day, rows in partitions.items():
             write_partition(root, day, rows)

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
-from conftest import DAY, write_partition, write_whitelist, row
-
+from conftest import DAY, row, write_partition, write_whitelist
 from taar_common.artifacts import DONOR_FIELDS
 from taar_common.storage import Storage
 from taar_fixtures.amo import generate_catalogue
@@ -49,8 +48,8 @@ def run_job(*args: str) -> tuple[Result, dict[str, Any]]:
 def spark_submit_bundle(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Build the Dataproc bundle, then spark-submit its entry file from an empty working directory."""
     build = tmp_path / "bundle"
-    subprocess.run([sys.executable, str(ROOT / "tools" / "dataproc_bundle.py"), "spark_similarity", "--out", str(build)],
-                   check=True, capture_output=True)  # fmt: skip
+    bundler = [sys.executable, str(ROOT / "tools" / "dataproc_bundle.py"), "spark_similarity", "--out", str(build)]
+    subprocess.run(bundler, check=True, capture_output=True)
     empty = tmp_path / "cwd"
     empty.mkdir()
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 from conftest import DAY, WHITELIST, addon, row
-
 from taar_spark_similarity import transform
 
 W = WHITELIST
@@ -99,8 +98,8 @@ def test_donor_quotas_are_proportional_and_sum_to_num_donors() -> None:
 
 
 def _donor(city: str, locale: str, os_name: str, values: tuple[float, ...]) -> dict:
-    return dict(zip(transform.CATEGORICAL_FEATURES, (city, locale, os_name))) | dict(
-        zip(transform.CONTINUOUS_FEATURES, values)
+    return dict(zip(transform.CATEGORICAL_FEATURES, (city, locale, os_name), strict=True)) | dict(
+        zip(transform.CONTINUOUS_FEATURES, values, strict=True)
     )
 
 
@@ -119,7 +118,7 @@ def test_pair_distance_is_canberra_plus_floor_times_hamming() -> None:
 
 def test_donor_pairs_are_all_pairs_or_a_seeded_sample() -> None:
     first, second = transform.donor_pairs(4, 100, np.random.default_rng(1))
-    assert sorted(zip(first.tolist(), second.tolist())) == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    assert sorted(zip(first.tolist(), second.tolist(), strict=True)) == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
     first, second = transform.donor_pairs(1000, 500, np.random.default_rng(1))
     again = transform.donor_pairs(1000, 500, np.random.default_rng(1))
     assert len(first) == 500 and (first != second).all()
@@ -159,10 +158,7 @@ def _group(n: int, addons: list[str], geo: tuple[str, str, str], base: float, st
     rows = []
     for k in range(n):
         values = (base * 3600 + k, base + k % 3, base * 2 + k % 2, base * 10 + k, base + 1)
-        rows.append(
-            {"sample_key": (start + k) / 100.0, "fit_key": 0.5, "active_addons": addons}
-            | _donor(*geo, values)
-        )
+        rows.append({"sample_key": (start + k) / 100.0, "fit_key": 0.5, "active_addons": addons} | _donor(*geo, values))
     return rows
 
 
@@ -187,12 +183,14 @@ def test_clusters_follow_addon_sets_and_same_cluster_pairs_are_closer(spark) -> 
     clustered.unpersist()
 
     assert len(donors) == 8 and all(list(d) == list(transform.DONOR_FIELDS) for d in donors)
-    by_cluster = {c: [d["active_addons"] for d, k in zip(donors, clusters) if k == c] for c in set(clusters)}
+    by_cluster = {
+        c: [d["active_addons"] for d, k in zip(donors, clusters, strict=True) if k == c] for c in set(clusters)
+    }
     assert sorted(len(v) for v in by_cluster.values()) == [2, 6]
     assert all(len({tuple(a) for a in sets}) == 1 for sets in by_cluster.values())  # each cluster is one group
     big = next(c for c, v in by_cluster.items() if len(v) == 6)
     keys = [r["sample_key"] for r in group_a[:6]]  # the lowest keys of the bigger group are drawn
-    assert [d["subsession_length"] for d, k in zip(donors, clusters) if k == big] == [
+    assert [d["subsession_length"] for d, k in zip(donors, clusters, strict=True) if k == big] == [
         r["subsession_length"] for r in group_a[:6]
     ], keys
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-
 from taar_common.cli import (
     DATE,
     RunSummary,
@@ -17,6 +16,7 @@ from taar_common.cli import (
 )
 from taar_common.spark import DEFAULT_CLIENTS_DAILY
 from taar_common.whitelist import default_whitelist_url
+
 from taar_spark_similarity import job
 
 DEFAULT_BUCKET = "telemetry-parquet"
@@ -26,25 +26,69 @@ DEFAULT_DAYS = 90
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @date_option("Last day of clients_daily to read (YYYYMMDD or YYYY-MM-DD); names the dated copies.")
-@click.option("--from-date", type=DATE, default=None, show_default=f"--date minus {DEFAULT_DAYS - 1} days",
-              help="First day of clients_daily to read (the range is inclusive).")
-@click.option("--input", "input_url", default=DEFAULT_CLIENTS_DAILY, show_default=True,
-              help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.")
-@click.option("--whitelist-url", default=None, show_default=f"./taar-data/telemetry-parquet/.../{WHITELIST}",
-              help=f"The editorial whitelist ({WHITELIST}, .json or .json.bz2): only these add-ons count.")
-@click.option("--num-clusters", type=click.IntRange(2), default=20, show_default=True,
-              help="Clusters of add-on sets (BisectingKMeans k).")
-@click.option("--num-donors", type=click.IntRange(2), default=1000, show_default=True,
-              help="Donors drawn, in proportion to cluster sizes.")
-@click.option("--kernel-bandwidth", type=click.FloatRange(0.0, min_open=True), default=0.35, show_default=True,
-              help="Standard deviation of the Gaussian KDE kernel, in distance units.")
-@click.option("--num-pdf-points", type=click.IntRange(2), default=1000, show_default=True,
-              help="Evenly spaced scores at which both densities are published.")
-@click.option("--cluster-sample-size", type=click.IntRange(1), default=100_000, show_default=True,
-              help="At most about this many clients (a seeded sample) are used to fit the clustering; "
-              "every client is then assigned to a cluster.")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=42, show_default=True,
-              help="Seed of every random step (fit sample, clustering, donor and pair sampling).")
+@click.option(
+    "--from-date",
+    type=DATE,
+    default=None,
+    show_default=f"--date minus {DEFAULT_DAYS - 1} days",
+    help="First day of clients_daily to read (the range is inclusive).",
+)
+@click.option(
+    "--input",
+    "input_url",
+    default=DEFAULT_CLIENTS_DAILY,
+    show_default=True,
+    help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.",
+)
+@click.option(
+    "--whitelist-url",
+    default=None,
+    show_default=f"./taar-data/telemetry-parquet/.../{WHITELIST}",
+    help=f"The editorial whitelist ({WHITELIST}, .json or .json.bz2): only these add-ons count.",
+)
+@click.option(
+    "--num-clusters",
+    type=click.IntRange(2),
+    default=20,
+    show_default=True,
+    help="Clusters of add-on sets (BisectingKMeans k).",
+)
+@click.option(
+    "--num-donors",
+    type=click.IntRange(2),
+    default=1000,
+    show_default=True,
+    help="Donors drawn, in proportion to cluster sizes.",
+)
+@click.option(
+    "--kernel-bandwidth",
+    type=click.FloatRange(0.0, min_open=True),
+    default=0.35,
+    show_default=True,
+    help="Standard deviation of the Gaussian KDE kernel, in distance units.",
+)
+@click.option(
+    "--num-pdf-points",
+    type=click.IntRange(2),
+    default=1000,
+    show_default=True,
+    help="Evenly spaced scores at which both densities are published.",
+)
+@click.option(
+    "--cluster-sample-size",
+    type=click.IntRange(1),
+    default=100_000,
+    show_default=True,
+    help="At most about this many clients (a seeded sample) are used to fit the clustering; "
+    "every client is then assigned to a cluster.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**31 - 1),
+    default=42,
+    show_default=True,
+    help="Seed of every random step (fit sample, clustering, donor and pair sampling).",
+)
 @storage_options(DEFAULT_BUCKET, "taar/similarity/")
 @click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
-
 from taar_common.artifacts import check_artifact
 from taar_common.cli import RunSummary
 from taar_common.publish import publish_artifact
-from taar_common.spark import partition_url, read_clients_daily, spark_session
+from taar_common.spark import read_clients_daily, spark_session
 from taar_common.storage import Storage
 from taar_common.whitelist import read_whitelist
+
 from taar_spark_similarity import transform
 
 log = logging.getLogger(__name__)

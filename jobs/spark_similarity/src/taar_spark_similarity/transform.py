@@ -19,7 +19,6 @@ from pyspark.ml.clustering import BisectingKMeans
 from pyspark.ml.feature import IDF, HashingTF
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-
 from taar_common.spark import drop_null_client_ids, release_firefox, valid_addon_ids
 
 CATEGORICAL_FEATURES = ("geo_city", "locale", "os")
@@ -290,4 +289,4 @@ def lr_curves(
     points = np.linspace(low, high, num_points)
     numerator = gaussian_kde(numerator_samples, points, bandwidth)
     denominator = gaussian_kde(denominator_samples, points, bandwidth)
-    return [[float(x), [float(n), float(d)]] for x, n, d in zip(points, numerator, denominator)]
+    return [[float(x), [float(n), float(d)]] for x, n, d in zip(points, numerator, denominator, strict=True)]
