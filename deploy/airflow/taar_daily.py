@@ -170,7 +170,7 @@ with DAG(
     tags=["taar"],
 ) as dag:
     amo = ["--date", DATE, "--gcs-bucket", AMO_BUCKET, "--prefix", AMO_PREFIX]
-    amodump = pod_task("amodump", job="amodump", script="taar-amodump", arguments=[*amo, "--workers", "8"])
+    amodump = pod_task("amodump", job="amodump", script="taar-amodump", arguments=amo)
     amowhitelist = pod_task("amowhitelist", job="amowhitelist", script="taar-amowhitelist", arguments=amo)
     update_whitelist = pod_task(
         "update_whitelist",
