@@ -19,7 +19,7 @@ from taar_spark_lite import transform
 log = logging.getLogger(__name__)
 
 COLUMNS = ("client_id", "channel", "app_name", "active_addons")
-LOCAL_SPARK_CONFIG = {"spark.driver.memory": "640m", "spark.sql.shuffle.partitions": "16"}
+LOCAL_SPARK_CONFIG = {"spark.driver.memory": "512m", "spark.sql.shuffle.partitions": "16"}
 
 
 @dataclass(frozen=True)
