@@ -20,7 +20,7 @@ from taar_spark_similarity import transform
 log = logging.getLogger(__name__)
 
 LOCAL_SPARK_CONFIG = {
-    "spark.driver.memory": "768m",
+    "spark.driver.memory": "512m",
     "spark.sql.shuffle.partitions": "8",
     "spark.ui.showConsoleProgress": "false",
 }
