@@ -18,7 +18,8 @@ SCRATCH = ROOT / ".venv" / "declared-deps"
 IMPORT_EVERY_MODULE = """
 import importlib, pkgutil, sys
 package = importlib.import_module(sys.argv[1])
-names = [m.name for m in pkgutil.walk_packages(package.__path__, sys.argv[1] + ".")]
+prefix = sys.argv[1] + "."
+names = [m.name for m in pkgutil.walk_packages(package.__path__, prefix) if not m.name.endswith(".__main__")]
 for name in names:
     importlib.import_module(name)
 print(len(names) + 1)
@@ -49,6 +50,8 @@ def test_job_runs_from_its_declared_dependencies(job):
     script = "taar-" + job.replace("_", "-")
     helped = subprocess.run([script, "--help"], capture_output=True, text=True, env=env, cwd=SCRATCH)
     assert helped.returncode == 0 and "--help" in helped.stdout, helped.stderr[-2000:]
+    as_module = subprocess.run([python, "-m", f"taar_{job}", "--help"], capture_output=True, text=True, env=env)
+    assert as_module.returncode == 0 and "--help" in as_module.stdout, as_module.stderr[-2000:]
     shutil.rmtree(SCRATCH / job, ignore_errors=True)
 
 
