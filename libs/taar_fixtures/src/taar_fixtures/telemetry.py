@@ -132,10 +132,14 @@ class _AddonPool:
 
 
 def default_addon_guids(source: Catalogue | int = 0, n_addons: int = 2_000) -> list[str]:
-    """The GUIDs of a catalogue (or of `generate_catalogue(n_addons, seed=source)`), for telemetry
-    whose add-on ids overlap the fixture AMO's."""
+    """The GUIDs of a catalogue (or of `generate_catalogue(n_addons, seed=source)`), most used first.
+
+    Telemetry popularity follows list position, so ordering by AMO's average daily users keeps
+    the two consistent: the editorially recommended (popular) add-ons are also common in telemetry.
+    """
     catalogue = source if isinstance(source, Catalogue) else generate_catalogue(n_addons, source)
-    return list(catalogue.guids)
+    order = np.argsort(-np.asarray(catalogue.average_daily_users), kind="stable")
+    return [catalogue.guids[i] for i in order]
 
 
 def _client_id_array(n_clients: int, seed: int) -> pa.StringArray:
