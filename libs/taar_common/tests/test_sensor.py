@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def test_sensor_times_out_then_sees_marker(storage_root):
     Storage().write_bytes(join_url(partition, "_SUCCESS"), b"")
     ready = wait_for(partition, 5)
     assert ready.returncode == 0, ready.stderr
-    assert '"ready"' in ready.stdout
+    assert json.loads(ready.stdout) == {"job": "wait_for", "status": "ok", "url": partition}
 
 
 def test_folder_with_files_counts_as_ready(storage_root):

@@ -6,6 +6,7 @@ exits 1 with a message naming the URL when `--timeout` passes first.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -51,7 +52,7 @@ def main(url: str, timeout_s: float, poke_interval_s: float) -> None:
     configure_logging()
     if wait_for_partition(Storage(), url, timeout_s, poke_interval_s):
         log.info("ready: %s", url)
-        click.echo(f'{{"sensor": "ready", "url": "{url}"}}')
+        click.echo(json.dumps({"job": "wait_for", "status": "ok", "url": url}))
         return
     log.error("timed out after %.0f s waiting for %s (no _SUCCESS marker and no objects under it)", timeout_s, url)
     sys.exit(1)

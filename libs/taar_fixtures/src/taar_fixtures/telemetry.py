@@ -5,7 +5,8 @@ file), so a million clients take seconds and bounded memory. Output is a pure fu
 the arguments (same seed, same rows, same bytes with the same pyarrow).
 
 Skew: a client's add-ons (0..15, a quarter with none, most with 1-4) are drawn Zipf-like
-(exponent 1.07) from `addon_guids` plus add-ons AMO does not list (system add-ons, themes,
+(exponent 1.07, in the order of `addon_guids`: the first is the most used) from them plus
+add-ons AMO does not list (system add-ons, themes,
 dictionaries, language packs, unlisted extensions); locales, cities, OS and channels are
 skewed like Firefox's release population. Each client has an activity rate: it appears on
 a day with that probability, with metrics that change from day to day.
@@ -171,8 +172,9 @@ def _addon_pool(addon_guids: Sequence[str], seed: int) -> _AddonPool:
     types = ["extension"] * len(listed) + [a[1] for a in extras]
     is_system = np.array([False] * len(listed) + [a[2] for a in extras])
     rng = np.random.default_rng([seed, 99])
-    rank = rng.permutation(len(guids))
-    rank[[rank[guids.index(PIONEER_GUID)], 5 % len(guids)]] = rank[[5 % len(guids), rank[guids.index(PIONEER_GUID)]]]
+    rank = np.arange(len(guids))  # list order is popularity order: the first GUID is the most used
+    pioneer = guids.index(PIONEER_GUID)
+    rank[[pioneer, 5 % len(guids)]] = rank[[5 % len(guids), pioneer]]
     weight = 1.0 / (rank + 1.0) ** ZIPF_EXPONENT
     weight[is_system] = 1.0 / 11.0**ZIPF_EXPONENT  # common, but not crowding out listed add-ons
     is_web_extension = (rng.random(len(guids)) >= 0.02) | (np.array(types) != "extension")
