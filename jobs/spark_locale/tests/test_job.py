@@ -35,7 +35,9 @@ def generated(tmp_path_factory) -> dict:
 
 def duckdb_counts(input_url: str, whitelist: list[str]) -> tuple[dict[str, dict[str, int]], int]:
     """Per-locale client counts of valid signed whitelisted add-ons on each client's latest row (every
-    add-on counted: the test runs with m larger than any client's add-on list), and null-id rows."""
+    add-on counted: the test runs with m larger than any client's add-on list), and null-id rows.
+
+    `arg_max_null`, not `arg_max`: the latest row counts even when its add-ons are null."""
     con = duckdb.connect()
     con.execute("CREATE TABLE whitelist AS SELECT unnest(?::VARCHAR[]) AS guid", [whitelist])
     con.execute(f"""
@@ -43,8 +45,8 @@ def duckdb_counts(input_url: str, whitelist: list[str]) -> tuple[dict[str, dict[
     """)
     con.execute("""
         CREATE TABLE latest AS
-        SELECT client_id, arg_max(locale, submission_date_s3) AS locale,
-               arg_max(active_addons, submission_date_s3) AS active_addons
+        SELECT client_id, arg_max_null(locale, submission_date_s3) AS locale,
+               arg_max_null(active_addons, submission_date_s3) AS active_addons
         FROM rows WHERE client_id IS NOT NULL AND channel = 'release' AND app_name = 'Firefox'
         GROUP BY client_id
     """)
