@@ -10,60 +10,40 @@ from __future__ import annotations
 import bz2
 import datetime as dt
 import json
-import os
-import shutil
 import subprocess
-import sys
-import sysconfig
 import zipfile
-from pathlib import Path
 
-import pyspark
 import pytest
 from clients_daily_rows import addon, client, write_partition
+from taar_testing.dataproc import DataprocBundle, build_bundle, cluster_environment, spark_submit
 
-ROOT = Path(__file__).resolve().parents[3]
 JOB = "spark_locale"
 DAY = dt.date(2026, 11, 27)
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("dataproc")
-    subprocess.run([sys.executable, str(ROOT / "tools" / "dataproc_bundle.py"), JOB, "--out", str(out)], check=True)
-    return {"zip": out / f"{JOB}.zip", "main": out / f"{JOB}_main.py", "requirements": out / f"{JOB}_requirements.txt"}
+def bundle(tmp_path_factory) -> DataprocBundle:
+    return build_bundle(JOB, tmp_path_factory.mktemp("dataproc"))
 
 
 @pytest.fixture(scope="module")
-def cluster_python(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """A python that sees the venv's third-party packages but not its editable (.pth) installs."""
-    wrapper = tmp_path_factory.mktemp("python") / "python"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
-    wrapper.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_", "PYTHON"))}
-    env.update(
-        PYTHONPATH=sysconfig.get_paths()["purelib"],
-        PYSPARK_PYTHON=str(wrapper),
-        PYSPARK_DRIVER_PYTHON=str(wrapper),
-        SPARK_HOME=str(Path(pyspark.__file__).parent),
-        SPARK_LOCAL_IP="127.0.0.1",
-    )
-    return wrapper, env
+def cluster(tmp_path_factory):
+    return cluster_environment(tmp_path_factory.mktemp("python"))
 
 
 def test_bundle_holds_the_job_and_taar_common(bundle):
-    names = zipfile.ZipFile(bundle["zip"]).namelist()
+    names = zipfile.ZipFile(bundle.zip).namelist()
     assert (
         "taar_spark_locale/cli.py" in names
         and "taar_spark_locale/entry.py" in names
         and "taar_common/spark.py" in names
     )
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "src/"))]
-    assert {"click==8.5.1", "numpy==2.4.6"} <= set(bundle["requirements"].read_text().splitlines())
+    assert {"click==8.5.1", "numpy==2.4.6"} <= set(bundle.requirements.read_text().splitlines())
 
 
-def test_spark_submit_runs_the_bundle_from_an_empty_folder(bundle, cluster_python, tmp_path):
-    wrapper, env = cluster_python
+def test_spark_submit_runs_the_bundle_from_an_empty_folder(bundle, cluster, tmp_path):
+    wrapper, env = cluster
     probe = subprocess.run([str(wrapper), "-c", "import taar_spark_locale"], env=env, capture_output=True, text=True)
     assert "No module named 'taar_spark_locale'" in probe.stderr, "the package must come only from --py-files"
 
@@ -77,17 +57,12 @@ def test_spark_submit_runs_the_bundle_from_an_empty_folder(bundle, cluster_pytho
     whitelist = tmp_path / "only_guids_top_200.json"
     whitelist.write_text(json.dumps(["a@x", "b@x", "c@x"]))
     workdir = tmp_path / "empty"
-    workdir.mkdir()
     out = tmp_path / "bucket"
-    spark_submit = Path(sys.executable).parent / "spark-submit"
-    command = [
-        str(spark_submit), "--master", "local[2]", "--driver-memory", "512m",
-        "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=4",
-        "--py-files", str(bundle["zip"]), str(bundle["main"]),
+    args = [
         "--date", f"{DAY:%Y%m%d}", "--input", str(data), "--whitelist-url", str(whitelist),
         "--bucket", str(out), "--compress", "bz2", "--epsilon", "1e12", "--max-addons-per-client", "5",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
+    result = spark_submit(bundle, args, workdir=workdir, env=env)
     assert result.returncode == 0, result.stderr[-4000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["status"] == "ok" and summary["counts"]["null_client_id_rows"] == 1
@@ -97,4 +72,3 @@ def test_spark_submit_runs_the_bundle_from_an_empty_folder(bundle, cluster_pytho
     assert [w for _, w in top["en-US"]] == pytest.approx([2 / 3, 1 / 3, 0.0], abs=1e-9)
     assert top["de"][0][0] == "b@x" and top["de"][0][1] == pytest.approx(1.0, abs=1e-9)
     assert sorted(p.name for p in workdir.iterdir() if p.name != "spark-warehouse") == []
-    shutil.rmtree(workdir, ignore_errors=True)

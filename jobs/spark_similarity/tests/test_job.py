@@ -5,9 +5,7 @@ from __future__ import annotations
 import bz2
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +18,8 @@ from taar_common.storage import Storage
 from taar_fixtures.amo import generate_catalogue
 from taar_fixtures.telemetry import generate_client_ids, write_clients_daily
 from taar_spark_similarity.cli import main
+from taar_testing.dataproc import build_bundle, cluster_environment, spark_submit
 
-ROOT = Path(__file__).resolve().parents[3]
 N_CLIENTS = 400
 N_DONORS = 20
 DATES = [DAY - dt.timedelta(days=2), DAY]
@@ -47,19 +45,9 @@ def run_job(*args: str) -> tuple[Result, dict[str, Any]]:
 
 def spark_submit_bundle(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Build the Dataproc bundle, then spark-submit its entry file from an empty working directory."""
-    build = tmp_path / "bundle"
-    bundler = [sys.executable, str(ROOT / "tools" / "dataproc_bundle.py"), "spark_similarity", "--out", str(build)]
-    subprocess.run(bundler, check=True, capture_output=True)
-    empty = tmp_path / "cwd"
-    empty.mkdir()
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    command = [
-        str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]",
-        "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=3",
-        "--conf", "spark.driver.memory=512m",
-        "--py-files", str(build / "spark_similarity.zip"), str(build / "spark_similarity_main.py"), *args,
-    ]  # fmt: skip
-    return subprocess.run(command, cwd=empty, env=env, capture_output=True, text=True, timeout=600)
+    bundle = build_bundle("spark_similarity", tmp_path / "bundle")
+    _, env = cluster_environment(tmp_path)
+    return spark_submit(bundle, list(args), workdir=tmp_path / "cwd", env=env, timeout=600)
 
 
 def test_job_publishes_donors_and_lr_curves_reproducibly(

@@ -1,0 +1,63 @@
+"""Run a Spark job as Dataproc does: its bundle zip and entry file under spark-submit.
+
+The driver and executors use a Python that sees the venv's third-party packages but not
+its editable installs (`python -S`, site-packages only), so the job and taar_common can
+come only from `--py-files`, exactly as on a cluster image that provides the dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from taar_testing.services import repo_root
+
+
+@dataclass(frozen=True)
+class DataprocBundle:
+    job: str
+    zip: Path
+    main: Path
+    requirements: Path
+
+
+def build_bundle(job: str, out: Path) -> DataprocBundle:
+    """`make dataproc-bundle JOB=<job>` into `out` (tools/dataproc_bundle.py)."""
+    tool = repo_root() / "tools" / "dataproc_bundle.py"
+    subprocess.run([sys.executable, str(tool), job, "--out", str(out)], check=True, capture_output=True)
+    return DataprocBundle(job, out / f"{job}.zip", out / f"{job}_main.py", out / f"{job}_requirements.txt")
+
+
+def cluster_environment(scratch: Path) -> tuple[Path, dict[str, str]]:
+    """(python wrapper, environment) of a 'cluster' that lacks the venv's editable installs."""
+    import pyspark
+
+    wrapper = scratch / "cluster-python"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    wrapper.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_", "PYTHON"))}
+    env.update(
+        PYTHONPATH=sysconfig.get_paths()["purelib"],
+        PYSPARK_PYTHON=str(wrapper),
+        PYSPARK_DRIVER_PYTHON=str(wrapper),
+        SPARK_HOME=str(Path(pyspark.__file__).parent),
+        SPARK_LOCAL_IP="127.0.0.1",
+    )
+    return wrapper, env
+
+
+def spark_submit(
+    bundle: DataprocBundle, args: list[str], *, workdir: Path, env: dict[str, str], timeout: float = 900
+) -> subprocess.CompletedProcess:
+    """`spark-submit --py-files <zip> <entry> ARGS` on local[2] from `workdir` (created empty)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]", "--driver-memory", "512m",
+        "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=4",
+        "--py-files", str(bundle.zip), str(bundle.main), *args,
+    ]  # fmt: skip
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
