@@ -13,7 +13,7 @@ from taar_common.cli import (
     resolve_storage_args,
     storage_options,
 )
-from taar_common.spark import DEFAULT_CLIENTS_DAILY
+from taar_common.spark import spark_job_options
 from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_lite import job
@@ -24,19 +24,7 @@ WHITELIST = "whitelist_addons_database.json"
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @date_option("Day of clients_daily to read (YYYYMMDD or YYYY-MM-DD); names the dated copies.")
-@click.option(
-    "--input",
-    "input_url",
-    default=DEFAULT_CLIENTS_DAILY,
-    show_default=True,
-    help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.",
-)
-@click.option(
-    "--whitelist-url",
-    default=None,
-    show_default=f"./taar-data/telemetry-parquet/.../{WHITELIST}",
-    help=f"The AMO whitelist ({WHITELIST}, .json or .json.bz2); its GUIDs bound the co-installations.",
-)
+@spark_job_options(WHITELIST, "The AMO whitelist; its GUIDs bound the co-installations")
 @click.option(
     "--sample-fraction",
     type=click.FloatRange(0.0, 1.0, min_open=True),
@@ -46,7 +34,6 @@ WHITELIST = "whitelist_addons_database.json"
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of every random step (the sampling).")
 @storage_options(DEFAULT_BUCKET, "taar/lite/")
-@click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(
     run_date: dt.date,

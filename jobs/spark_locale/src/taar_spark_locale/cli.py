@@ -13,7 +13,7 @@ from taar_common.cli import (
     resolve_storage_args,
     storage_options,
 )
-from taar_common.spark import DEFAULT_CLIENTS_DAILY
+from taar_common.spark import spark_job_options
 from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_locale import job
@@ -24,19 +24,7 @@ WHITELIST = "only_guids_top_200.json"
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @date_option("Last day of the window (YYYYMMDD or YYYY-MM-DD); names the dated copy.")
-@click.option(
-    "--input",
-    "input_url",
-    default=DEFAULT_CLIENTS_DAILY,
-    show_default=True,
-    help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.",
-)
-@click.option(
-    "--whitelist-url",
-    default=None,
-    show_default=f"./taar-data/telemetry-parquet/.../{WHITELIST}",
-    help=f"The editorial whitelist ({WHITELIST}, .json or .json.bz2).",
-)
+@spark_job_options(WHITELIST, "The editorial whitelist")
 @click.option(
     "--num-days",
     type=click.IntRange(min=1),
@@ -70,7 +58,6 @@ WHITELIST = "only_guids_top_200.json"
     help="Seed of every random step (the add-ons each client contributes, the noise).",
 )
 @storage_options(DEFAULT_BUCKET, "taar/locale/")
-@click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(
     run_date: dt.date,

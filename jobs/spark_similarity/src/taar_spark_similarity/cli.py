@@ -14,7 +14,7 @@ from taar_common.cli import (
     resolve_storage_args,
     storage_options,
 )
-from taar_common.spark import DEFAULT_CLIENTS_DAILY
+from taar_common.spark import spark_job_options
 from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_similarity import job
@@ -33,19 +33,7 @@ DEFAULT_DAYS = 90
     show_default=f"--date minus {DEFAULT_DAYS - 1} days",
     help="First day of clients_daily to read (the range is inclusive).",
 )
-@click.option(
-    "--input",
-    "input_url",
-    default=DEFAULT_CLIENTS_DAILY,
-    show_default=True,
-    help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.",
-)
-@click.option(
-    "--whitelist-url",
-    default=None,
-    show_default=f"./taar-data/telemetry-parquet/.../{WHITELIST}",
-    help=f"The editorial whitelist ({WHITELIST}, .json or .json.bz2): only these add-ons count.",
-)
+@spark_job_options(WHITELIST, "The editorial whitelist: only these add-ons count")
 @click.option(
     "--num-clusters",
     type=click.IntRange(2),
@@ -90,7 +78,6 @@ DEFAULT_DAYS = 90
     help="Seed of every random step (fit sample, clustering, donor and pair sampling).",
 )
 @storage_options(DEFAULT_BUCKET, "taar/similarity/")
-@click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(
     run_date: dt.date,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
+import click
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -24,6 +25,37 @@ PIONEER_GUID = "pioneer-opt-in@mozilla.org"
 PARTITION_COLUMN = "submission_date_s3"
 DEFAULT_CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_daily/v6"
 ADDON_FLAGS_FALSE = ("is_system", "user_disabled", "app_disabled", "foreign_install", "blocklisted")
+
+
+def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
+    """`--input`, `--whitelist-url` and `--master`: the options every Spark job shares.
+
+    The command receives `input_url`, `whitelist_url` (None: the caller's default location
+    of `whitelist_name`) and `master`.
+    """
+
+    def decorate(command: Callable) -> Callable:
+        options = [
+            click.option(
+                "--input",
+                "input_url",
+                default=DEFAULT_CLIENTS_DAILY,
+                show_default=True,
+                help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.",
+            ),
+            click.option(
+                "--whitelist-url",
+                default=None,
+                show_default=f"./taar-data/telemetry-parquet/.../{whitelist_name}",
+                help=f"{whitelist_help} ({whitelist_name}, .json or .json.bz2).",
+            ),
+            click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit)."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 class InputError(ValueError):
