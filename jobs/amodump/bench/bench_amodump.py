@@ -18,10 +18,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from taar_fixtures.bench import cpu_seconds, measure_process
 
 BIN = Path(sys.executable).parent
 TARGETS = {"requests_per_addon": 1.1, "wall_s": 90.0, "peak_rss_mib": 1024.0}
@@ -48,32 +49,21 @@ def server_stats(url: str) -> dict[str, Any]:
         return json.load(response)
 
 
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds a running process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_dump(url: str, workers: int, out_dir: str) -> tuple[int, float, float, float, dict[str, Any]]:
     """(exit code, wall seconds, peak RSS MiB, CPU seconds, summary) of one `taar-amodump` run."""
-    command = [
-        str(BIN / "taar-amodump"),
-        "--date", "20261127",
-        "--bucket", out_dir,
-        "--amo-url", url,
-        "--workers", str(workers),
-        "--progress-interval", "15",
-    ]  # fmt: skip
-    started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-    stdout = process.stdout.read() if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    summary = json.loads(lines[-1]) if lines else {}
-    cpu = usage.ru_utime + usage.ru_stime
-    return process.returncode, wall, usage.ru_maxrss / 1024.0, cpu, summary
+    run = measure_process(
+        [
+            str(BIN / "taar-amodump"),
+            "--date", "20261127",
+            "--bucket", out_dir,
+            "--amo-url", url,
+            "--workers", str(workers),
+            "--progress-interval", "15",
+        ],
+        show_stderr=True,
+    )  # fmt: skip
+    cpu = run.rusage.ru_utime + run.rusage.ru_stime
+    return run.returncode, run.wall_s, run.rusage.ru_maxrss / 1024.0, cpu, run.summary()
 
 
 def main() -> int:
@@ -86,11 +76,11 @@ def main() -> int:
     failures = 0
     try:
         for workers in [int(w) for w in args.workers.split(",")]:
-            before, server_cpu_before = server_stats(url)["requests"], process_cpu_s(server.pid)
+            before, server_cpu_before = server_stats(url)["requests"], cpu_seconds(server.pid)
             with tempfile.TemporaryDirectory(prefix="bench-amodump-") as out_dir:
                 code, wall, rss_mib, client_cpu, summary = run_dump(url, workers, out_dir)
             requests = server_stats(url)["requests"] - before
-            server_cpu = process_cpu_s(server.pid) - server_cpu_before
+            server_cpu = cpu_seconds(server.pid) - server_cpu_before
             counts = summary.get("counts", {})
             addons = counts.get("addons", 0)
             result = {

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from taar_common.storage import Storage
+from taar_fixtures.bench import measure_process
 from taar_profile_bigtable import avro_files, loader
 from taar_profile_bigtable.sinks import BigtableSink
 from taar_profile_bigtable.transform import COLUMN_FAMILY, PAYLOAD_COLUMN, profile_row
@@ -134,22 +134,12 @@ def peak_rss_mib(emulator: BigtableEmulator, bucket: Path, table_id: str) -> flo
         "--bigtable-instance-id", emulator.instance, "--bigtable-table-id", table_id, "--workers", "4",
     ]  # fmt: skip
     env = {**os.environ, "BIGTABLE_EMULATOR_HOST": emulator.host}
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # VmHWM of the child's own address space: rusage's ru_maxrss would include the parent's
-    # RSS at fork time (Linux folds the pre-exec high-water mark into it).
-    peak_kib = 0
-    while process.poll() is None:
-        try:
-            status = Path(f"/proc/{process.pid}/status").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            break
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peak_kib = max(peak_kib, int(line.split()[1]))
-        time.sleep(0.1)
-    if process.wait() != 0:
-        raise RuntimeError(f"load of {bucket} failed with exit {process.returncode}")
-    return peak_kib / 1024
+    # VmHWM sampled from /proc: rusage's ru_maxrss would include the parent's RSS at fork
+    # time (Linux folds the pre-exec high-water mark into it).
+    run = measure_process(argv, env=env, interval_s=0.1)
+    if run.returncode != 0:
+        raise RuntimeError(f"load of {bucket} failed with exit {run.returncode}")
+    return run.peak_rss_kib() / 1024
 
 
 def main() -> None:

@@ -14,152 +14,58 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import click
-import pyarrow.parquet as pq
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.telemetry import write_clients_daily
+from taar_fixtures.bench import clients_daily_dataset, measure_process
 
 DAY = dt.date(2026, 11, 27)
 SEED = 20261127
-
-
-def dataset(data_dir: Path, n_clients: int, days: int) -> tuple[Path, Path, int]:
-    """(clients_daily root, whitelist file, input rows), generated unless already there."""
-    folder = data_dir / f"clients{n_clients}-days{days}-seed{SEED}"
-    done = folder / ".complete"
-    guids = sorted(generate_catalogue(600, seed=SEED).guids)
-    whitelist = folder / "only_guids_top_200.json"
-    if not done.exists():
-        started = time.monotonic()
-        dates = [DAY - dt.timedelta(days=k) for k in range(days - 1, -1, -1)]
-        write_clients_daily(folder, n_clients=n_clients, dates=dates, seed=SEED, addon_guids=guids)
-        whitelist.write_text(json.dumps(guids[::3][:200]))
-        done.write_text("ok")
-        print(f"generated {folder} in {time.monotonic() - started:.0f}s", file=sys.stderr)
-    root = folder / "clients_daily"
-    rows = sum(pq.ParquetFile(path).metadata.num_rows for path in root.rglob("*.parquet"))
-    return root, whitelist, rows
-
-
-def _tree(pid: int) -> list[int]:
-    """`pid` and its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of `pid` so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _peak_rss_kib(pid: int) -> tuple[int, str]:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        name = Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return 0, ""
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]), name
-    return 0, name
-
-
-def run_job(root: Path, whitelist: Path, days: int, out: Path) -> dict:
-    """Run the job once; wall time, summary and peak RSS per process kind."""
-    command = [
-        sys.executable, "-m", "taar_spark_similarity",
-        "--input", str(root), "--whitelist-url", str(whitelist),
-        "--date", f"{DAY:%Y%m%d}", "--from-date", f"{DAY - dt.timedelta(days=days - 1):%Y%m%d}",
-        "--bucket", str(out), "--master", "local[2]", "--seed", "1",
-    ]  # fmt: skip
-    peaks: dict[str, int] = {"python": 0, "java": 0}
-    cpu: dict[int, float] = {}
-    load_before = os.getloadavg()[0]
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr)
-        while process.poll() is None:
-            for pid in _tree(process.pid):
-                rss, name = _peak_rss_kib(pid)
-                kind = "java" if name == "java" else "python"
-                peaks[kind] = max(peaks[kind], rss)
-                cpu[pid] = max(cpu.get(pid, 0.0), _cpu_s(pid))
-            time.sleep(0.2)
-        wall = time.monotonic() - started
-        stdout.seek(0)
-        stderr.seek(0)
-        lines = [line for line in stdout.read().decode().splitlines() if line.startswith("{")]
-        if process.returncode != 0 or not lines:
-            tail = stderr.read().decode()[-3000:]
-            raise SystemExit(f"job failed (exit {process.returncode}):\n{tail}")
-    return {
-        "wall_s": round(wall, 1),
-        "summary": json.loads(lines[-1]),
-        "peak_rss_kib": peaks,
-        "cpu_s": round(sum(cpu.values()), 1),
-        "load_avg_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],
-    }
+WHITELIST = "only_guids_top_200.json"
 
 
 @click.command()
 @click.option("--clients", "sizes", type=int, multiple=True, default=[100_000], show_default=True)
 @click.option("--days", type=click.IntRange(1), default=7, show_default=True, help="Days of clients_daily read.")
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=Path(tempfile.gettempdir()) / "taar-bench-similarity",
-    show_default=True,
-    help="Where generated inputs are kept and reused.",
-)
+@click.option("--data-dir", type=click.Path(path_type=Path), show_default=True,
+              default=Path(tempfile.gettempdir()) / "taar-bench-similarity",
+              help="Where generated inputs are kept and reused.")  # fmt: skip
 def main(sizes: tuple[int, ...], days: int, data_dir: Path) -> None:
+    guids = sorted(generate_catalogue(600, seed=SEED).guids)
+    whitelist = json.dumps(guids[::3][:200])
     for n_clients in sizes:
-        root, whitelist, rows = dataset(data_dir, n_clients, days)
-        with tempfile.TemporaryDirectory() as out:
-            result = run_job(root, whitelist, days, Path(out))
-        summary = result["summary"]
-        print(
-            json.dumps(
-                {
-                    "job": "spark_similarity",
-                    "clients": n_clients,
-                    "days": days,
-                    "input_rows": rows,
-                    "candidate_clients": summary["counts"].get("candidate_clients"),
-                    "donors": summary["counts"].get("donors"),
-                    "wall_s": result["wall_s"],
-                    "rows_per_s": round(rows / result["wall_s"]),
-                    "stages_s": summary["durations_s"],
-                    "driver_python_peak_rss_mib": round(result["peak_rss_kib"]["python"] / 1024),
-                    "jvm_peak_rss_mib": round(result["peak_rss_kib"]["java"] / 1024),
-                    "cpu_s": result["cpu_s"],
-                    "load_avg_1m_before_after": result["load_avg_1m"],
-                    "master": "local[2]",
-                }
-            ),
-            flush=True,
+        data = clients_daily_dataset(
+            data_dir, n_clients, days, SEED, end=DAY, addon_guids=guids, side_files={WHITELIST: whitelist}
         )
+        with tempfile.TemporaryDirectory() as out:
+            run = measure_process([
+                sys.executable, "-m", "taar_spark_similarity",
+                "--input", str(data.clients_daily), "--whitelist-url", str(data.folder / WHITELIST),
+                "--date", f"{DAY:%Y%m%d}", "--from-date", f"{DAY - dt.timedelta(days=days - 1):%Y%m%d}",
+                "--bucket", out, "--master", "local[2]", "--seed", "1",
+            ]).checked()  # fmt: skip
+        summary = run.summary()
+        wall_s = round(run.wall_s, 1)
+        record = {
+            "job": "spark_similarity",
+            "clients": n_clients,
+            "days": days,
+            "input_rows": data.rows,
+            "candidate_clients": summary["counts"].get("candidate_clients"),
+            "donors": summary["counts"].get("donors"),
+            "wall_s": wall_s,
+            "rows_per_s": round(data.rows / wall_s),
+            "stages_s": summary["durations_s"],
+            "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
+            "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
+            "cpu_s": round(run.cpu_s, 1),
+            "load_avg_1m_before_after": [round(load, 1) for load in run.load_avg_1m],
+            "master": "local[2]",
+        }
+        print(json.dumps(record), flush=True)
 
 
 if __name__ == "__main__":

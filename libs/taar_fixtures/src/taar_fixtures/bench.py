@@ -1,0 +1,195 @@
+"""Shared benchmark helpers: measure a job run as a subprocess, and keep generated inputs.
+
+`measure_process` runs a command and samples its process tree from /proc (Linux) while it
+runs: the peak RSS (VmHWM) per command name, because in Spark's local mode the JVM, not the
+Python driver, holds the data; CPU seconds, because the machine is shared and wall time
+under load says little; and the load average before and after. `clients_daily_dataset`
+generates seeded clients_daily once per size and reuses it on later runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pyarrow.parquet as pq
+
+from taar_fixtures.telemetry import write_clients_daily
+
+COMPLETE_MARKER = ".complete"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One finished run of a command and what was sampled while it ran.
+
+    `peak_rss_kib_by_name` and `cpu_s` are sampled over the whole process tree (a process that
+    lives shorter than one interval can be missed); `rusage` is the command's own, from
+    `os.wait4`; `largest_child_rss_kib` is getrusage's largest child reaped so far by this process.
+    """
+
+    command: list[str]
+    returncode: int
+    wall_s: float
+    stdout: str
+    stderr: str
+    peak_rss_kib_by_name: dict[str, int]
+    cpu_s: float
+    load_avg_1m: tuple[float, float]
+    rusage: resource.struct_rusage
+    largest_child_rss_kib: int
+
+    def peak_rss_kib(self, *, named: str | None = None, other_than: str | None = None) -> int:
+        """Largest VmHWM in the process tree among processes `named` (or all but `other_than`)."""
+        return max(
+            (
+                kib
+                for name, kib in self.peak_rss_kib_by_name.items()
+                if (named is None or name == named) and (other_than is None or name != other_than)
+            ),
+            default=0,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The last JSON-object line on stdout (taar jobs print their run summary last); {} if none."""
+        lines = [line for line in self.stdout.splitlines() if line.startswith("{")]
+        return json.loads(lines[-1]) if lines else {}
+
+    def checked(self) -> Measurement:
+        """This measurement if the command exited 0 and printed a summary; else exit with its stderr tail."""
+        if self.returncode != 0 or not self.summary():
+            raise SystemExit(f"job failed (exit {self.returncode}):\n{self.stderr[-3000:]}")
+        return self
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its live descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def peak_rss_kib(pid: int) -> tuple[int, str]:
+    """(VmHWM in KiB, command name) of a live process; (0, "") once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return 0, ""
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]), name
+    return 0, name
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far; 0.0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_process(
+    command: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    *,
+    interval_s: float = 0.2,
+    show_stderr: bool = False,
+) -> Measurement:
+    """Run `command` to the end, sampling its process tree every `interval_s`.
+
+    stdout is captured; stderr too, unless `show_stderr` passes it through (progress lines).
+    The process is reaped with `os.wait4`, so `rusage` is its own (and its reaped children's).
+    """
+    peaks: dict[str, int] = {}
+    cpu: dict[int, float] = {}
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            list(command), env=env, cwd=cwd, stdout=stdout, stderr=sys.stderr if show_stderr else stderr
+        )
+        while True:
+            done, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if done:
+                break
+            for pid in process_tree(process.pid):
+                rss, name = peak_rss_kib(pid)
+                peaks[name] = max(peaks.get(name, 0), rss)
+                cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds(pid))
+            time.sleep(interval_s)
+        wall = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read().decode(), stderr.read().decode()
+    peaks.pop("", None)
+    return Measurement(
+        command=list(command),
+        returncode=process.returncode,
+        wall_s=wall,
+        stdout=out,
+        stderr=err,
+        peak_rss_kib_by_name=peaks,
+        cpu_s=sum(cpu.values()),
+        load_avg_1m=(load_before, os.getloadavg()[0]),
+        rusage=usage,
+        largest_child_rss_kib=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+
+
+class Dataset(NamedTuple):
+    """A generated clients_daily input: its folder (side files go here), Parquet root, row count."""
+
+    folder: Path
+    clients_daily: Path
+    rows: int
+
+
+def clients_daily_dataset(
+    data_dir: Path,
+    n_clients: int,
+    days: int,
+    seed: int,
+    *,
+    end: dt.date,
+    addon_guids: Sequence[str],
+    side_files: Mapping[str, str] | None = None,
+) -> Dataset:
+    """`days` days of clients_daily up to `end` (with `side_files` written next to it), generated
+    unless a complete one is already there; the folder is marked complete only once all is written."""
+    folder = data_dir / f"clients{n_clients}-days{days}-to{end:%Y%m%d}-seed{seed}-addons{len(addon_guids)}"
+    if not (folder / COMPLETE_MARKER).exists():
+        started = time.monotonic()
+        dates = [end - dt.timedelta(days=k) for k in reversed(range(days))]
+        write_clients_daily(folder, n_clients=n_clients, dates=dates, seed=seed, addon_guids=addon_guids)
+        for name, text in (side_files or {}).items():
+            (folder / name).write_text(text)
+        (folder / COMPLETE_MARKER).write_text("ok")
+        print(f"generated {folder} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    root = folder / "clients_daily"
+    rows = sum(pq.ParquetFile(path).metadata.num_rows for path in root.rglob("*.parquet"))
+    return Dataset(folder, root, rows)
