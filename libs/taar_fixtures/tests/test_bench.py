@@ -79,3 +79,10 @@ def test_clients_daily_dataset_regenerates_without_the_complete_marker(tmp_path,
 
     assert [call["dates"] for call in calls] == [[dt.date(2026, 11, 27)]]
     assert (first.folder / ".complete").exists()
+
+
+def test_wall_time_is_not_rounded_up_to_the_sampling_interval():
+    run = measure_process([sys.executable, "-c", "pass"], interval_s=5.0)
+
+    assert run.returncode == 0
+    assert run.wall_s < 4.0

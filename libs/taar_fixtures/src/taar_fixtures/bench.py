@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import resource
+import select
 import subprocess
 import sys
 import tempfile
@@ -132,15 +133,21 @@ def measure_process(
         process = subprocess.Popen(
             list(command), env=env, cwd=cwd, stdout=stdout, stderr=sys.stderr if show_stderr else stderr
         )
-        while True:
-            done, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if done:
-                break
-            for pid in process_tree(process.pid):
-                rss, name = peak_rss_kib(pid)
-                peaks[name] = max(peaks.get(name, 0), rss)
-                cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds(pid))
-            time.sleep(interval_s)
+        # Waiting on a pidfd wakes up the moment the process exits, so the wall time is not
+        # rounded up to the next sample.
+        exited = os.pidfd_open(process.pid)
+        try:
+            while True:
+                done, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if done:
+                    break
+                for pid in process_tree(process.pid):
+                    rss, name = peak_rss_kib(pid)
+                    peaks[name] = max(peaks.get(name, 0), rss)
+                    cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds(pid))
+                select.select([exited], [], [], interval_s)
+        finally:
+            os.close(exited)
         wall = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         stdout.seek(0)
