@@ -28,7 +28,7 @@ WHITELIST = "whitelist_addons_database.json"
 
 
 @click.command()
-@click.option("--clients", "sizes", type=int, multiple=True, default=[100_000], show_default=True)
+@click.option("--clients", "sizes", type=int, multiple=True, default=[100_000, 1_000_000], show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), show_default=True,
               default=Path(tempfile.gettempdir()) / "taar-bench-spark-lite",
               help="Where generated inputs are kept and reused.")  # fmt: skip

@@ -28,7 +28,7 @@ WHITELIST = "only_guids_top_200.json"
 
 
 @click.command()
-@click.option("--clients", "sizes", type=int, multiple=True, default=[100_000], show_default=True)
+@click.option("--clients", "sizes", type=int, multiple=True, default=[100_000, 1_000_000], show_default=True)
 @click.option("--days", type=click.IntRange(1), default=7, show_default=True, help="Days of clients_daily read.")
 @click.option("--data-dir", type=click.Path(path_type=Path), show_default=True,
               default=Path(tempfile.gettempdir()) / "taar-bench-similarity",
