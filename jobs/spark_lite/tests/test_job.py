@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from clients_daily_rows import addon, client, write_partition
 from taar_common.storage import join_url
 from taar_fixtures.amo import generate_catalogue
+from taar_fixtures.handmade import addon, client, write_partition
 from taar_fixtures.telemetry import write_clients_daily
 from taar_spark_lite.cli import main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from clients_daily_rows import addon, client, write_partition
+from taar_fixtures.handmade import addon, client, write_partition
 from taar_spark_lite import transform
 
 DAY = dt.date(2026, 11, 27)

@@ -14,7 +14,7 @@ import subprocess
 import zipfile
 
 import pytest
-from clients_daily_rows import addon, client, write_partition
+from taar_fixtures.handmade import addon, client, write_partition
 from taar_testing.dataproc import DataprocBundle, build_bundle, cluster_environment, spark_submit
 
 JOB = "spark_locale"

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from clients_daily_rows import addon, client, write_partition
 from taar_common.storage import join_url
 from taar_fixtures.amo import generate_catalogue
+from taar_fixtures.handmade import addon, client, write_partition
 from taar_fixtures.telemetry import write_clients_daily
 from taar_spark_locale.cli import main
 from taar_spark_locale.transform import laplace_noise

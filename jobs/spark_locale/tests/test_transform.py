@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from clients_daily_rows import addon, client, write_partition
+from taar_fixtures.handmade import addon, client, write_partition
 from taar_spark_locale import transform
 
 DAY = dt.date(2026, 11, 27)

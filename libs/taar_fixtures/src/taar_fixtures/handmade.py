@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from taar_fixtures.telemetry import CLIENTS_DAILY_SCHEMA
 
 
