@@ -7,6 +7,7 @@ import datetime as dt
 import click
 from taar_common.cli import (
     RunSummary,
+    amo_api_options,
     compression,
     configure_logging,
     date_option,
@@ -18,13 +19,12 @@ from taar_amodump.job import RESULT_WINDOW, AmodumpOptions, run_amodump
 
 DEFAULT_BUCKET = "telemetry-parquet"
 DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
-DEFAULT_AMO_URL = "https://addons.mozilla.org/api/v5/"
 
 
 @click.command()
 @date_option()
 @storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
-@click.option("--amo-url", default=DEFAULT_AMO_URL, show_default=True, help="AMO API base (v5 or v4).")
+@amo_api_options
 @click.option("--workers", type=click.IntRange(1, 256), default=32, show_default=True, help="Concurrent HTTP requests.")
 @click.option(
     "--max-missing",
@@ -39,11 +39,6 @@ DEFAULT_AMO_URL = "https://addons.mozilla.org/api/v5/"
     default=RESULT_WINDOW,
     show_default=True,
     help="Most results AMO returns per query; larger listings are split by created/users ranges.",
-)
-@click.option("--http-timeout", type=float, default=30.0, show_default=True, help="Read timeout per request, seconds.")
-@click.option("--retries", type=click.IntRange(0), default=8, show_default=True, help="Retries per request.")
-@click.option(
-    "--retry-backoff", type=float, default=0.25, show_default=True, help="Backoff factor between retries, seconds."
 )
 @click.option("--progress-interval", type=float, default=5.0, show_default=True, help="Seconds between progress lines.")
 @click.option("--verbose", is_flag=True, help="Debug logging (every retry).")

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 from taar_common.cli import (
     RunSummary,
+    amo_api_options,
     compression,
     configure_logging,
     date_option,
@@ -18,18 +19,14 @@ from taar_update_whitelist.job import UpdateWhitelistOptions, run_update_whiteli
 
 DEFAULT_BUCKET = "telemetry-parquet"
 DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
-DEFAULT_AMO_URL = "https://addons.mozilla.org/api/v5/"
 
 
 @click.command()
 @date_option()
 @storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
-@click.option("--amo-url", default=DEFAULT_AMO_URL, show_default=True, help="AMO API base (v5 or v4).")
+@amo_api_options
 @click.option("--validate-guids", is_flag=True, help="Check every GUID against AMO search (batched guid= queries).")
 @click.option("--allow-shortlist", is_flag=True, help="Publish even when fewer than 100 GUIDs remain.")
-@click.option("--http-timeout", type=float, default=30.0, show_default=True, help="Read timeout per request, seconds.")
-@click.option("--retries", type=click.IntRange(0), default=8, show_default=True, help="Retries per request.")
-@click.option("--retry-backoff", type=float, default=0.25, show_default=True, help="Backoff factor, seconds.")
 @click.option("--verbose", is_flag=True, help="Debug logging (every retry).")
 def main(
     run_date: dt.date,

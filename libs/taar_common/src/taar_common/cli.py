@@ -172,6 +172,30 @@ def storage_options(default_bucket: str, default_prefix: str) -> Callable:
     return decorate
 
 
+DEFAULT_AMO_URL = "https://addons.mozilla.org/api/v5/"
+
+
+def amo_api_options(command: Callable) -> Callable:
+    """`--amo-url --http-timeout --retries --retry-backoff`: how the AMO jobs talk to AMO."""
+    options = [
+        click.option("--amo-url", default=DEFAULT_AMO_URL, show_default=True, help="AMO API base (v5 or v4)."),
+        click.option(
+            "--http-timeout", type=float, default=30.0, show_default=True, help="Read timeout per request, seconds."
+        ),
+        click.option("--retries", type=click.IntRange(0), default=8, show_default=True, help="Retries per request."),
+        click.option(
+            "--retry-backoff",
+            type=float,
+            default=0.25,
+            show_default=True,
+            help="Backoff factor between retries, seconds.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def resolve_storage_args(bucket: str | None, gcs_bucket: str | None, s3_bucket: str | None, default_bucket: str) -> str:
     """One bucket URL from `--bucket` or one of its aliases (more than one is an error)."""
     given = [v for v in (bucket, gcs_bucket and f"gs://{gcs_bucket}", s3_bucket and f"s3://{s3_bucket}") if v]
