@@ -53,18 +53,23 @@ def _start_optional(service: ServiceProcess) -> None:
     pytest.skip(reason)
 
 
+def _serving(service: ServiceProcess) -> Iterator[Any]:
+    """Yield a started service with its client settings in os.environ; stop it and restore after."""
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in service.client_env().items():
+            env.setenv(key, value)
+        try:
+            yield service
+        finally:
+            service.stop()
+
+
 @pytest.fixture(scope="session")
 def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """moto S3 server; the session's env points boto3 and CLIs at it (`.endpoint_url`)."""
     server = MotoServer(log_dir=tmp_path_factory.mktemp("moto"))
     _start_required(server)
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in server.client_env().items():
-            env.setenv(key, value)
-        try:
-            yield server
-        finally:
-            server.stop()
+    yield from _serving(server)
 
 
 @pytest.fixture
@@ -82,13 +87,7 @@ def fake_gcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGcsServer
     """fake-gcs-server; the session's env sets `STORAGE_EMULATOR_HOST` to its `.url`."""
     server = FakeGcsServer(log_dir=tmp_path_factory.mktemp("fake-gcs"))
     _start_required(server)
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in server.client_env().items():
-            env.setenv(key, value)
-        try:
-            yield server
-        finally:
-            server.stop()
+    yield from _serving(server)
 
 
 @pytest.fixture
@@ -118,13 +117,7 @@ def bigtable_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bigt
     """cbtemulator (`.host`, `.project`, `.instance`); sets `BIGTABLE_EMULATOR_HOST`."""
     emulator = BigtableEmulator(log_dir=tmp_path_factory.mktemp("bigtable"))
     _start_optional(emulator)
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in emulator.client_env().items():
-            env.setenv(key, value)
-        try:
-            yield emulator
-        finally:
-            emulator.stop()
+    yield from _serving(emulator)
 
 
 @pytest.fixture(scope="session")
