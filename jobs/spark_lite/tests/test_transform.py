@@ -57,6 +57,20 @@ def test_coinstallation_counts_valid_whitelisted_pairs_once_per_client(day_frame
     }
 
 
+def read_schema(frame) -> str:
+    """The Parquet columns (and nested fields) the physical plan of `frame` reads."""
+    frame.sparkSession.conf.set("spark.sql.maxMetadataStringLength", "10000")
+    plan = frame._jdf.queryExecution().executedPlan().toString()
+    return next(line for line in plan.splitlines() if "ReadSchema:" in line).split("ReadSchema:", 1)[1]
+
+
+def test_the_validity_rule_reads_only_the_addon_fields_it_needs(day_frame):
+    schema = read_schema(transform.whitelisted_addon_sets(transform.release_clients(day_frame), WHITELIST))
+    assert "addon_id:string" in schema and "foreign_install:boolean" in schema
+    addon_fields = schema.split("active_addons:", 1)[1]
+    assert not any(f"{unused}:" in addon_fields for unused in ("name", "version", "install_day"))
+
+
 def test_install_ranking_counts_every_id_once_per_release_client(day_frame):
     rows = transform.install_ranking(transform.release_clients(day_frame)).collect()
     assert transform.ranking_dict(rows) == {

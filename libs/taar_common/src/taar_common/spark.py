@@ -138,14 +138,27 @@ def release_firefox(frame: DataFrame) -> DataFrame:
     return frame.where((F.col("channel") == "release") & (F.col("app_name") == "Firefox"))
 
 
+def addon_entries(column: str = "active_addons", *, require_signed: bool = False) -> Column:
+    """`column`'s entries cut down to the fields `valid_addon_ids` reads.
+
+    Built from one array per field, so Parquet decodes only those fields: Spark's nested
+    schema pruning stops at lambdas, and a lambda over the whole entry reads all of it.
+    """
+    fields = ["addon_id", "type", *ADDON_FLAGS_FALSE, *(["signed_state"] if require_signed else [])]
+    return F.arrays_zip(*[F.col(f"{column}.{name}") for name in fields])
+
+
 def valid_addon_ids(addons: str | Column = "active_addons", *, require_signed: bool = False) -> Column:
     """Sorted distinct ids of a client's valid add-ons (before the whitelist).
 
     Valid: type `extension`, not system, user/app disabled, foreign-installed or
     blocklisted (a null flag counts as false), not the Pioneer add-on, a non-null id;
     with `require_signed` also `signed_state = 2`. A null array gives an empty one.
+    `addons` is a column name (read through `addon_entries`) or an array of entries
+    already built from `addon_entries`.
     """
-    entries = F.coalesce(F.col(addons) if isinstance(addons, str) else addons, F.array())
+    source = addon_entries(addons, require_signed=require_signed) if isinstance(addons, str) else addons
+    entries = F.coalesce(source, F.array())
 
     def is_valid(addon: Column) -> Column:
         condition = (addon["type"] == "extension") & addon["addon_id"].isNotNull()
