@@ -59,13 +59,15 @@ def test_latest_row_per_client_keeps_valid_whitelisted_addons_once(clients_frame
     counts = transform.client_counts(latest)
 
     assert set(by_id) == {"latest-has-two", "dirty", "null-addons", "empty-addons", "no-city", None}
-    assert by_id["latest-has-two"]["active_addons"] == [W[0], W[1]]
+    assert by_id["latest-has-two"]["active_addons"] is None  # an older row had three: the latest counts
+    assert by_id["latest-has-two"]["n_rows"] == 2
     dirty = by_id["dirty"]
     assert dirty["active_addons"] == [W[0], W[1], W[2]]
     assert (dirty["geo_city"], dirty["locale"], dirty["os"]) == ("Berlin", "en-US", "Linux")
     assert dirty["subsession_length"] == 0.0 and dirty["bookmark_count"] == 0.0
     assert (dirty["tab_open_count"], dirty["total_uri"], dirty["unique_tlds"]) == (20.0, 100.0, 5.0)
-    assert by_id["null-addons"]["active_addons"] == [] and by_id["empty-addons"]["active_addons"] == []
+    assert by_id["null-addons"]["geo_city"] is None and by_id["empty-addons"]["active_addons"] is None
+    assert by_id["no-city"]["active_addons"] == [W[0], W[1], W[2]] and by_id["no-city"]["geo_city"] is None
     assert counts == {
         "null_client_id_rows": 2,
         "release_rows": 7,
@@ -82,6 +84,31 @@ def test_latest_row_per_client_keeps_valid_whitelisted_addons_once(clients_frame
     assert len(keys) == 1 and 0.0 <= keys[0][0] < 1.0 and keys[0][0] != keys[0][1]
     assert keys != [tuple(r) for r in other_seed]  # the seed decides the sampling order
     latest.unpersist()
+
+
+def test_same_day_tie_prefers_the_row_with_enough_addons_then_the_greater_values(clients_frame) -> None:
+    frame = clients_frame(
+        {
+            DAY: [
+                row("tie", [W[0], W[1], W[2]], city="Athens"),
+                row("tie", [W[0], W[1]], city="Zurich"),  # greater city, too few add-ons
+                row("tie", [W[3], W[4], W[5]], city="Berlin"),  # the greatest row with enough
+            ]
+        }
+    )
+    for ordered in (frame, frame.orderBy("city")):
+        (latest,) = transform.latest_client_rows(ordered, W).collect()
+        assert (latest["geo_city"], latest["active_addons"], latest["n_rows"]) == ("Berlin", [W[3], W[4], W[5]], 3)
+
+
+def test_the_addon_filter_reads_only_the_addon_fields_it_needs(clients_frame) -> None:
+    frame = clients_frame({DAY: [row("a", [W[0], W[1], W[2]])]})
+    frame.sparkSession.conf.set("spark.sql.maxMetadataStringLength", "10000")
+    plan = transform.latest_client_rows(frame, W)._jdf.queryExecution().executedPlan().toString()
+    (schema,) = [line for line in plan.splitlines() if "ReadSchema:" in line]
+    assert "active_addons:array<struct<addon_id:string" in schema and "is_system:boolean" in schema
+    addon_fields = schema.split("active_addons:", 1)[1]
+    assert not any(f"{unused}:" in addon_fields for unused in ("name", "version", "install_day"))
 
 
 def test_subsession_length_is_in_seconds(clients_frame) -> None:

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from taar_common.artifacts import check_artifact
 from taar_common.cli import RunSummary
 from taar_common.publish import publish_artifact
@@ -61,24 +61,42 @@ def extract(spark: SparkSession, storage: Storage, run: SimilarityRun) -> tuple[
     return frame, whitelist
 
 
-def build_donors(
-    latest: DataFrame, run: SimilarityRun, candidates_total: int, summary: RunSummary
-) -> tuple[list[dict[str, Any]], list[int]]:
-    """Cluster the candidates, then draw the donors cluster by cluster (seeded)."""
-    if candidates_total == 0:
+def candidate_clients(frame: DataFrame, whitelist: list[str], run: SimilarityRun, summary: RunSummary) -> DataFrame:
+    """The candidates (`transform.candidate_clients`), held in memory; the input counts go to `summary`.
+
+    One pass: the counts are observed on the latest rows while the candidates are cached.
+    Fails with `NoDonorsError` when there is none. The caller unpersists the result.
+    """
+    observation = Observation("clients")
+    latest = transform.latest_client_rows(frame, whitelist).observe(observation, *transform.client_count_columns())
+    candidates = transform.candidate_clients(latest, run.seed).cache()
+    candidates.count()
+    for name, value in observation.get.items():
+        summary.count(name, int(value))
+    if summary.counts["candidate_clients"] == 0:
+        candidates.unpersist()
         raise NoDonorsError(
             f"no release Firefox client in {run.from_date}..{run.run_date} has more than "
             f"{transform.MIN_ADDONS_EXCLUSIVE} valid whitelisted add-ons and a city, locale and os"
         )
-    candidates = transform.candidate_clients(latest, run.seed)
-    fraction = min(1.0, run.cluster_sample_size / candidates_total)
+    return candidates
+
+
+def build_donors(
+    candidates: DataFrame, run: SimilarityRun, summary: RunSummary
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Cluster the candidates, then draw the donors cluster by cluster (seeded)."""
+    fraction = min(1.0, run.cluster_sample_size / summary.counts["candidate_clients"])
     model = transform.fit_clusters(candidates, run.num_clusters, run.seed, fraction)
-    clustered = transform.assign_clusters(model, candidates)
-    sizes = {int(row["cluster"]): int(row["n_clients"]) for row in transform.cluster_sizes(clustered).collect()}
-    quotas = transform.donor_quotas(sizes, run.num_donors)
-    summary.count("clusters", len(sizes))
-    summary.details["cluster_sizes"] = [sizes[c] for c in sorted(sizes)]
-    return transform.donor_records(transform.sample_donors(clustered, quotas).collect())
+    clustered = transform.assign_clusters(model, candidates).cache()  # read twice: sizes, then donors
+    try:
+        sizes = {int(row["cluster"]): int(row["n_clients"]) for row in transform.cluster_sizes(clustered).collect()}
+        quotas = transform.donor_quotas(sizes, run.num_donors)
+        summary.count("clusters", len(sizes))
+        summary.details["cluster_sizes"] = [sizes[c] for c in sorted(sizes)]
+        return transform.donor_records(transform.sample_donors(clustered, quotas).collect())
+    finally:
+        clustered.unpersist()
 
 
 def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunSummary) -> None:
@@ -94,16 +112,13 @@ def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunS
         frame, whitelist = extract(spark, storage, run)
         summary.count("whitelist_guids", len(whitelist))
     with summary.timed("clients"):
-        latest = transform.latest_client_rows(frame, whitelist).cache()
-        counts = transform.client_counts(latest)
-        for name, value in counts.items():
-            summary.count(name, value)
+        candidates = candidate_clients(frame, whitelist, run, summary)
     try:
         with summary.timed("donors"):
-            donors, clusters = build_donors(latest, run, counts["candidate_clients"], summary)
+            donors, clusters = build_donors(candidates, run, summary)
             summary.count("donors", len(donors))
     finally:
-        latest.unpersist()
+        candidates.unpersist()
     with summary.timed("lr_curves"):
         same, other = transform.cluster_pair_distances(donors, clusters, seed=run.seed)
         summary.count("same_cluster_pairs", len(same))

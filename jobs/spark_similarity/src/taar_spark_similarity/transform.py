@@ -19,7 +19,7 @@ from pyspark.ml.clustering import BisectingKMeans
 from pyspark.ml.feature import IDF, HashingTF
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from taar_common.spark import drop_null_client_ids, release_firefox, valid_addon_ids
+from taar_common.spark import addon_entries, drop_null_client_ids, release_firefox, valid_addon_ids
 
 CATEGORICAL_FEATURES = ("geo_city", "locale", "os")
 CONTINUOUS_FEATURES = ("subsession_length", "bookmark_count", "tab_open_count", "total_uri", "unique_tlds")
@@ -44,8 +44,8 @@ FLOOR_DISTANCE_ADJUSTMENT = 0.001
 """Added to the Canberra distance so a categorical mismatch always counts (as the service does)."""
 MIN_ADDONS_EXCLUSIVE = 2
 HASHING_FEATURES = 1 << 12
-BISECTION_ITERATIONS = 10
-"""k-means iterations per bisection: each is a Spark job; 20 (Spark's default) gave no lower cost here."""
+BISECTION_ITERATIONS = 5
+"""k-means iterations per bisection: each is a Spark job; 10 or 20 (Spark's default) gave no lower cost here."""
 KEY_BITS = 53
 
 
@@ -58,12 +58,17 @@ def _continuous(column: str) -> Column:
 def client_features(frame: DataFrame, whitelist: Iterable[str]) -> DataFrame:
     """One row per input row in donor terms: features renamed, `active_addons` = valid whitelisted ids.
 
+    Rows with at most two add-on entries get an empty `active_addons` (they cannot qualify).
     `subsession_length` is in seconds (hours * 3600), the unit of the profiles the service
     compares donors with.
     """
     allowed = sorted(set(whitelist))
     # whitelist first (a hash-set lookup per entry), then the validity rule on the few entries left
-    whitelisted = F.filter("active_addons", lambda entry: entry["addon_id"].isin(allowed))
+    whitelisted = F.filter(addon_entries(), lambda entry: entry["addon_id"].isin(allowed))
+    # a row with at most two entries cannot qualify: most rows skip the per-entry work
+    # (sized through one field: `size` of the whole column would make Parquet decode every field)
+    may_qualify = F.size("active_addons.addon_id") > MIN_ADDONS_EXCLUSIVE
+    addon_ids = F.when(may_qualify, valid_addon_ids(whitelisted)).otherwise(F.array().cast("array<string>"))
     return frame.select(
         "client_id",
         "submission_date_s3",
@@ -75,21 +80,26 @@ def client_features(frame: DataFrame, whitelist: Iterable[str]) -> DataFrame:
         _continuous("scalar_parent_browser_engagement_tab_open_event_count_sum").alias("tab_open_count"),
         _continuous("scalar_parent_browser_engagement_total_uri_count_sum").alias("total_uri"),
         _continuous("scalar_parent_browser_engagement_unique_domains_count_mean").alias("unique_tlds"),
-        valid_addon_ids(whitelisted).alias("active_addons"),
+        addon_ids.alias("active_addons"),
     )
 
 
 def latest_client_rows(frame: DataFrame, whitelist: Iterable[str]) -> DataFrame:
-    """Each release-Firefox client's latest row (`client_features` columns) plus `n_rows`.
+    """Each release-Firefox client's `n_rows` and, when its latest row has more than two valid
+    whitelisted add-ons, that row's `DONOR_FIELDS` (all null otherwise).
 
-    Null client ids are grouped into one row (so they can be counted in the same pass) and
-    must be dropped by the caller. Ties on the date are broken by the row's own values,
-    so the choice does not depend on the input order.
+    Only such rows carry their fields through the aggregation (its cost is sorting what it
+    carries). Ties on the date: a row with enough add-ons wins over one without, then the
+    row's own values decide, so the choice does not depend on the input order. Null client
+    ids are grouped into one row (so they can be counted in the same pass) and must be
+    dropped by the caller.
     """
     features = client_features(release_firefox(frame), whitelist)
-    latest = F.max(F.struct("submission_date_s3", *DONOR_FIELDS)).alias("latest")
+    enough_addons = F.size("active_addons") > MIN_ADDONS_EXCLUSIVE
+    donor = F.when(enough_addons, F.struct(*DONOR_FIELDS)).alias("donor")
+    latest = F.max(F.struct("submission_date_s3", donor)).alias("latest")
     grouped = features.groupBy("client_id").agg(latest, F.count(F.lit(1)).alias("n_rows"))
-    return grouped.select("client_id", "n_rows", *[F.col(f"latest.{name}").alias(name) for name in DONOR_FIELDS])
+    return grouped.select("client_id", "n_rows", *[F.col(f"latest.donor.{name}").alias(name) for name in DONOR_FIELDS])
 
 
 def is_candidate() -> Column:
@@ -98,19 +108,23 @@ def is_candidate() -> Column:
     return (F.size("active_addons") > MIN_ADDONS_EXCLUSIVE) & known[0] & known[1] & known[2]
 
 
-def client_counts(latest: DataFrame) -> dict[str, int]:
-    """Counts for the run summary from `latest_client_rows`, in one pass."""
+def client_count_columns() -> list[Column]:
+    """Aggregates over `latest_client_rows` for the run summary (for `agg` or `observe`)."""
     has_id = F.col("client_id").isNotNull()
     enough = F.size("active_addons") > MIN_ADDONS_EXCLUSIVE
-    row = latest.agg(
+    return [
         F.coalesce(F.sum(F.when(~has_id, F.col("n_rows"))), F.lit(0)).alias("null_client_id_rows"),
-        F.sum(F.when(has_id, F.col("n_rows")).otherwise(0)).alias("release_rows"),
+        F.coalesce(F.sum(F.when(has_id, F.col("n_rows"))), F.lit(0)).alias("release_rows"),
         F.count_if(has_id).alias("clients"),
         F.count_if(has_id & enough).alias("clients_with_enough_addons"),
         F.count_if(has_id & enough & ~is_candidate()).alias("clients_missing_geo_locale_os"),
         F.count_if(has_id & is_candidate()).alias("candidate_clients"),
-    ).first()
-    return {key: int(row[key] or 0) for key in row.asDict()}
+    ]
+
+
+def client_counts(latest: DataFrame) -> dict[str, int]:
+    """`client_count_columns` of `latest_client_rows`, in one pass of their own."""
+    return {key: int(value or 0) for key, value in latest.agg(*client_count_columns()).first().asDict().items()}
 
 
 def _unit_key(seed: int, salt: int) -> Column:
@@ -156,8 +170,12 @@ def fit_sample(candidates: DataFrame, fraction: float) -> DataFrame:
 
 
 def fit_clusters(candidates: DataFrame, num_clusters: int, seed: int, fraction: float) -> PipelineModel:
-    """Fit the clustering pipeline on `fit_sample(candidates, fraction)`."""
-    return clustering_pipeline(num_clusters, seed).fit(fit_sample(candidates, fraction))
+    """Fit the clustering pipeline on `fit_sample(candidates, fraction)`, held in memory (IDF and k-means read it)."""
+    sample = fit_sample(candidates, fraction).cache()
+    try:
+        return clustering_pipeline(num_clusters, seed).fit(sample)
+    finally:
+        sample.unpersist()
 
 
 def assign_clusters(model: PipelineModel, candidates: DataFrame) -> DataFrame:
