@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from taar_common.cli import RunSummary
 from taar_common.publish import publish_artifact
@@ -59,13 +59,12 @@ def extract(spark: SparkSession, storage: Storage, run: LocaleRun) -> tuple[Data
     return frame, whitelist
 
 
-def input_counts(frame: DataFrame) -> dict[str, int]:
-    """Rows read and rows dropped for a null client id (one cheap columnar pass)."""
-    row = frame.agg(
+def input_count_columns() -> list[Column]:
+    """Rows read and rows dropped for a null client id (observed during the transform's own pass)."""
+    return [
         F.count(F.lit(1)).alias("rows"),
         F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows"),
-    ).first()
-    return {key: int(row[key]) for key in ("rows", "null_client_id_rows")}
+    ]
 
 
 def compute(frame: DataFrame, whitelist: list[str], run: LocaleRun) -> tuple[transform.LocaleCounts, dict]:
@@ -96,10 +95,11 @@ def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSumma
             epsilon=run.epsilon,
             max_addons_per_client=run.max_addons_per_client,
         )
-        for name, value in input_counts(frame).items():
-            summary.count(name, value)
+    observation = Observation("input")
     with summary.timed("transform"):
-        counts, top = compute(frame, whitelist, run)
+        counts, top = compute(frame.observe(observation, *input_count_columns()), whitelist, run)
+        for name, value in observation.get.items():
+            summary.count(name, int(value))
         summary.count("locales", len(top))
         summary.count("contributions", sum(sum(c.values()) for c in counts.values()))
     with summary.timed("publish"):
