@@ -1,12 +1,14 @@
 """Benchmark taar-spark-locale on generated clients_daily (run with the job's venv python).
 
-    .venv/spark_locale/bin/python jobs/spark_locale/bench/bench_spark_locale.py [--clients 100000 --clients 1000000]
+    .venv/spark_locale/bin/python jobs/spark_locale/bench/bench_spark_locale.py \
+        [--clients 100000 --clients 1000000] [--days 1 --days 7] [--repeat 3]
 
-Generates (seeded, taar_fixtures) `--days` days of clients_daily per size under the data dir
-(reused when present), runs the job as a subprocess on local[2] and prints one JSON line
-per size: wall time, input rows per second, per-stage times from the run summary, and the
-peak RSS of the Python driver and of the JVM (in local mode the JVM is driver and
-executor at once), sampled from /proc, plus getrusage's largest child.
+Generates (seeded, taar_fixtures) clients_daily per size and number of days under the data
+dir (reused when present), runs the job as a subprocess on local[2] (`--repeat` times: the
+shared machine is noisy) and prints one JSON line per run: wall time, input rows per second,
+per-stage times from the run summary, CPU seconds and load average, and the peak RSS of the
+Python driver and of the JVM (in local mode the JVM is driver and executor at once),
+sampled from /proc, plus getrusage's largest child.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import click
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import clients_daily_dataset, measure_process
+from taar_fixtures.bench import Dataset, clients_daily_dataset, measure_process
 
 DAY = dt.date(2026, 11, 27)
 SEED = 20261127
@@ -29,41 +31,58 @@ WHITELIST = "only_guids_top_200.json"
 
 @click.command()
 @click.option("--clients", "sizes", type=int, multiple=True, default=[100_000, 1_000_000], show_default=True)
-@click.option("--days", type=click.IntRange(1), default=7, show_default=True, help="Days generated and read.")
+@click.option(
+    "--days",
+    "day_counts",
+    type=click.IntRange(1),
+    multiple=True,
+    default=[1, 7],
+    show_default=True,
+    help="Days generated and read (--num-days); repeat for several.",
+)
+@click.option("--repeat", type=click.IntRange(1), default=1, show_default=True, help="Runs per configuration.")
 @click.option("--data-dir", type=click.Path(path_type=Path), show_default=True,
               default=Path(tempfile.gettempdir()) / "taar-bench-spark-locale",
               help="Where generated inputs are kept and reused.")  # fmt: skip
-def main(sizes: tuple[int, ...], days: int, data_dir: Path) -> None:
+def main(sizes: tuple[int, ...], day_counts: tuple[int, ...], repeat: int, data_dir: Path) -> None:
     guids = sorted(generate_catalogue(2_000, seed=SEED).guids)
     whitelist = json.dumps(guids[::7][:200])
     for n_clients in sizes:
-        data = clients_daily_dataset(
-            data_dir, n_clients, days, SEED, end=DAY, addon_guids=guids, side_files={WHITELIST: whitelist}
-        )
-        with tempfile.TemporaryDirectory() as out:
-            run = measure_process([
-                sys.executable, "-m", "taar_spark_locale", "--date", f"{DAY:%Y%m%d}", "--num-days", str(days),
-                "--input", str(data.clients_daily), "--whitelist-url", str(data.folder / WHITELIST),
-                "--bucket", out, "--master", "local[2]", "--seed", "1",
-            ]).checked()  # fmt: skip
-        summary = run.summary()
-        record = {
-            "job": "spark_locale",
-            "clients": n_clients,
-            "days": days,
-            "input_rows": data.rows,
-            "wall_s": round(run.wall_s, 1),
-            "target_s": TARGET_S.get(n_clients),
-            "rows_per_s": round(data.rows / run.wall_s),
-            "stages_s": summary["durations_s"],
-            "locales": summary["counts"]["locales"],
-            "contributions": summary["counts"]["contributions"],
-            "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
-            "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
-            "largest_child_rss_mib": round(run.largest_child_rss_kib / 1024),
-            "master": "local[2]",
-        }
-        print(json.dumps(record), flush=True)
+        for days in day_counts:
+            data = clients_daily_dataset(
+                data_dir, n_clients, days, SEED, end=DAY, addon_guids=guids, side_files={WHITELIST: whitelist}
+            )
+            for attempt in range(1, repeat + 1):
+                print(json.dumps(measure(data, n_clients, days) | {"run": attempt}), flush=True)
+
+
+def measure(data: Dataset, n_clients: int, days: int) -> dict:
+    """One run of the job on `data` as a subprocess: the benchmark record."""
+    with tempfile.TemporaryDirectory() as out:
+        run = measure_process([
+            sys.executable, "-m", "taar_spark_locale", "--date", f"{DAY:%Y%m%d}", "--num-days", str(days),
+            "--input", str(data.clients_daily), "--whitelist-url", str(data.folder / WHITELIST),
+            "--bucket", out, "--master", "local[2]", "--seed", "1",
+        ]).checked()  # fmt: skip
+    summary = run.summary()
+    return {
+        "job": "spark_locale",
+        "clients": n_clients,
+        "days": days,
+        "input_rows": data.rows,
+        "wall_s": round(run.wall_s, 1),
+        "target_s": TARGET_S.get(n_clients),
+        "rows_per_s": round(data.rows / run.wall_s),
+        "stages_s": summary["durations_s"],
+        "locales": summary["counts"]["locales"],
+        "contributions": summary["counts"]["contributions"],
+        "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
+        "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
+        "largest_child_rss_mib": round(run.largest_child_rss_kib / 1024),
+        "cpu_s": round(run.cpu_s, 1),
+        "load_avg_1m_before_after": [round(load, 1) for load in run.load_avg_1m],
+        "master": "local[2]",
+    }
 
 
 if __name__ == "__main__":
