@@ -56,7 +56,7 @@ def test_latest_row_per_client_keeps_valid_whitelisted_addons_once(clients_frame
     )
     latest = transform.latest_client_rows(frame, W).cache()
     by_id = {r["client_id"]: r.asDict() for r in latest.collect()}
-    counts = transform.client_counts(latest)
+    counts = latest.agg(*transform.client_count_columns()).first().asDict()
 
     assert set(by_id) == {"latest-has-two", "dirty", "null-addons", "empty-addons", "no-city", None}
     assert by_id["latest-has-two"]["active_addons"] is None  # an older row had three: the latest counts

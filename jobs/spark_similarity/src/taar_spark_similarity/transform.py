@@ -122,11 +122,6 @@ def client_count_columns() -> list[Column]:
     ]
 
 
-def client_counts(latest: DataFrame) -> dict[str, int]:
-    """`client_count_columns` of `latest_client_rows`, in one pass of their own."""
-    return {key: int(value or 0) for key, value in latest.agg(*client_count_columns()).first().asDict().items()}
-
-
 def _unit_key(seed: int, salt: int) -> Column:
     """A uniform value in [0, 1) per client, from a seeded hash of its id (order independent)."""
     hashed = F.xxhash64(F.lit(seed), F.lit(salt), F.col("client_id"))
