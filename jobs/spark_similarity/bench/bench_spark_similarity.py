@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import Dataset, clients_daily_dataset, measure_process
+from taar_fixtures.bench import Dataset, measure_process, run_window_bench, window_bench_options
 
 DAY = dt.date(2026, 11, 27)
 SEED = 20261127
@@ -30,30 +30,14 @@ WHITELIST = "only_guids_top_200.json"
 
 
 @click.command()
-@click.option("--clients", "sizes", type=int, multiple=True, default=[100_000, 1_000_000], show_default=True)
-@click.option(
-    "--days",
-    "day_counts",
-    type=click.IntRange(1),
-    multiple=True,
-    default=[1, 7],
-    show_default=True,
-    help="Days of clients_daily read; repeat for several.",
-)
-@click.option("--repeat", type=click.IntRange(1), default=1, show_default=True, help="Runs per configuration.")
-@click.option("--data-dir", type=click.Path(path_type=Path), show_default=True,
-              default=Path(tempfile.gettempdir()) / "taar-bench-similarity",
-              help="Where generated inputs are kept and reused.")  # fmt: skip
+@window_bench_options("taar-bench-similarity")
 def main(sizes: tuple[int, ...], day_counts: tuple[int, ...], repeat: int, data_dir: Path) -> None:
     guids = sorted(generate_catalogue(600, seed=SEED).guids)
     whitelist = json.dumps(guids[::3][:200])
-    for n_clients in sizes:
-        for days in day_counts:
-            data = clients_daily_dataset(
-                data_dir, n_clients, days, SEED, end=DAY, addon_guids=guids, side_files={WHITELIST: whitelist}
-            )
-            for attempt in range(1, repeat + 1):
-                print(json.dumps(measure(data, n_clients, days) | {"run": attempt}), flush=True)
+    run_window_bench(
+        measure, sizes=sizes, day_counts=day_counts, repeat=repeat, data_dir=data_dir,
+        seed=SEED, end=DAY, addon_guids=guids, side_files={WHITELIST: whitelist},
+    )  # fmt: skip
 
 
 def measure(data: Dataset, n_clients: int, days: int) -> dict:

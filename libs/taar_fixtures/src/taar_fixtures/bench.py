@@ -18,11 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import click
 import pyarrow.parquet as pq
 
 from taar_fixtures.telemetry import write_clients_daily
@@ -200,3 +201,48 @@ def clients_daily_dataset(
     root = folder / "clients_daily"
     rows = sum(pq.ParquetFile(path).metadata.num_rows for path in root.rglob("*.parquet"))
     return Dataset(folder, root, rows)
+
+
+def window_bench_options(data_dir_name: str) -> Callable[[Callable], Callable]:
+    """`--clients`, `--days`, `--repeat` and `--data-dir` of a bench that reads a window of days."""
+
+    def decorate(command: Callable) -> Callable:
+        options = [
+            click.option("--clients", "sizes", type=int, multiple=True, default=[100_000, 1_000_000],
+                         show_default=True),
+            click.option("--days", "day_counts", type=click.IntRange(1), multiple=True, default=[1, 7],
+                         show_default=True, help="Days of clients_daily read; repeat for several."),
+            click.option("--repeat", type=click.IntRange(1), default=1, show_default=True,
+                         help="Runs per configuration (the shared machine's speed drifts)."),
+            click.option("--data-dir", type=click.Path(path_type=Path), show_default=True,
+                         default=Path(tempfile.gettempdir()) / data_dir_name,
+                         help="Where generated inputs are kept and reused."),
+        ]  # fmt: skip
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def run_window_bench(
+    measure: Callable[[Dataset, int, int], dict[str, Any]],
+    *,
+    sizes: Sequence[int],
+    day_counts: Sequence[int],
+    repeat: int,
+    data_dir: Path,
+    seed: int,
+    end: dt.date,
+    addon_guids: Sequence[str],
+    side_files: Mapping[str, str],
+) -> None:
+    """Per size and day count: the seeded dataset (generated once), then `repeat` runs of
+    `measure(dataset, n_clients, days)`, each printed as one JSON line with its run number."""
+    for n_clients in sizes:
+        for days in day_counts:
+            data = clients_daily_dataset(
+                data_dir, n_clients, days, seed, end=end, addon_guids=addon_guids, side_files=side_files
+            )
+            for attempt in range(1, repeat + 1):
+                print(json.dumps(measure(data, n_clients, days) | {"run": attempt}), flush=True)
