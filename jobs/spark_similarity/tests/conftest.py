@@ -1,4 +1,4 @@
-"""Hand-made clients_daily rows (the fixture generator's schema, written with pyarrow) and run helpers."""
+"""Similarity's hand-made rows (full donor features, on `taar_fixtures.handmade`) and run helpers."""
 
 from __future__ import annotations
 
@@ -7,30 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from taar_fixtures.telemetry import CLIENTS_DAILY_SCHEMA
+from taar_fixtures.handmade import addon, write_partition
 
 DAY = dt.date(2026, 11, 27)
 WHITELIST = [f"addon-{k}@example.org" for k in range(10)]
-
-
-def addon(addon_id: str | None, **flags: Any) -> dict[str, Any]:
-    """A valid, signed extension entry unless `flags` say otherwise."""
-    entry = {
-        "addon_id": addon_id,
-        "blocklisted": False,
-        "user_disabled": False,
-        "app_disabled": False,
-        "type": "extension",
-        "foreign_install": False,
-        "signed_state": 2,
-        "is_system": False,
-        "is_web_extension": True,
-    }
-    entry.update(flags)
-    return entry
 
 
 def row(client_id: str | None, addon_ids: list[str] | None, **columns: Any) -> dict[str, Any]:
@@ -52,14 +33,6 @@ def row(client_id: str | None, addon_ids: list[str] | None, **columns: Any) -> d
     }
     values.update(columns)
     return values
-
-
-def write_partition(root: Path, day: dt.date, rows: list[dict[str, Any]]) -> Path:
-    """Write `rows` as `root/submission_date_s3=YYYYMMDD/part-0.parquet`; returns `root`."""
-    folder = root / f"submission_date_s3={day:%Y%m%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=CLIENTS_DAILY_SCHEMA), folder / "part-0.parquet")
-    return root
 
 
 def write_whitelist(path: Path, guids: list[str]) -> Path:

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
-from conftest import DAY, row, write_partition, write_whitelist
+from conftest import DAY, row, write_whitelist
 from taar_common.artifacts import DONOR_FIELDS
 from taar_common.storage import Storage
 from taar_fixtures.amo import generate_catalogue
+from taar_fixtures.handmade import write_partition
 from taar_fixtures.telemetry import generate_client_ids, write_clients_daily
 from taar_spark_similarity.cli import main
 from taar_testing.dataproc import build_bundle, cluster_environment, spark_submit

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from conftest import DAY, WHITELIST, addon, row
+from conftest import DAY, WHITELIST, row
+from taar_fixtures.handmade import addon
 from taar_spark_similarity import transform
 
 W = WHITELIST
