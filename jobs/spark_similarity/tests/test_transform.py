@@ -203,12 +203,11 @@ def test_clusters_follow_addon_sets_and_same_cluster_pairs_are_closer(spark) -> 
         "total_uri double, unique_tlds double",
     )
     model = transform.fit_clusters(candidates, num_clusters=2, seed=11, fraction=1.0)
-    clustered = transform.assign_clusters(model, candidates).cache()
-    sizes = {r["cluster"]: r["n_clients"] for r in transform.cluster_sizes(clustered).collect()}
+    heads = transform.cluster_heads(transform.assign_clusters(model, candidates), 8).collect()
+    assert sorted(len([r for r in heads if r["cluster"] == c]) for c in (0, 1)) == [8, 8]  # capped at num_donors
+    sizes, rows = transform.select_donors(heads, 8)
     assert sorted(sizes.values()) == [10, 30]
-    quotas = transform.donor_quotas(sizes, 8)
-    donors, clusters = transform.donor_records(transform.sample_donors(clustered, quotas).collect())
-    clustered.unpersist()
+    donors, clusters = transform.donor_records(rows)
 
     assert len(donors) == 8 and all(list(d) == list(transform.DONOR_FIELDS) for d in donors)
     by_cluster = {

@@ -88,15 +88,11 @@ def build_donors(
     """Cluster the candidates, then draw the donors cluster by cluster (seeded)."""
     fraction = min(1.0, run.cluster_sample_size / summary.counts["candidate_clients"])
     model = transform.fit_clusters(candidates, run.num_clusters, run.seed, fraction)
-    clustered = transform.assign_clusters(model, candidates).cache()  # read twice: sizes, then donors
-    try:
-        sizes = {int(row["cluster"]): int(row["n_clients"]) for row in transform.cluster_sizes(clustered).collect()}
-        quotas = transform.donor_quotas(sizes, run.num_donors)
-        summary.count("clusters", len(sizes))
-        summary.details["cluster_sizes"] = [sizes[c] for c in sorted(sizes)]
-        return transform.donor_records(transform.sample_donors(clustered, quotas).collect())
-    finally:
-        clustered.unpersist()
+    clustered = transform.assign_clusters(model, candidates)
+    sizes, rows = transform.select_donors(transform.cluster_heads(clustered, run.num_donors).collect(), run.num_donors)
+    summary.count("clusters", len(sizes))
+    summary.details["cluster_sizes"] = [sizes[c] for c in sorted(sizes)]
+    return transform.donor_records(rows)
 
 
 def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunSummary) -> None:

@@ -178,9 +178,32 @@ def assign_clusters(model: PipelineModel, candidates: DataFrame) -> DataFrame:
     return model.transform(candidates).select("cluster", "sample_key", *DONOR_FIELDS)
 
 
-def cluster_sizes(clustered: DataFrame) -> DataFrame:
-    """`(cluster, n_clients)`."""
-    return clustered.groupBy("cluster").agg(F.count(F.lit(1)).alias("n_clients"))
+def cluster_heads(clustered: DataFrame, num_donors: int) -> DataFrame:
+    """Each cluster's first `num_donors` clients in seeded key order, with their `rank` in it and
+    the cluster's size `n_clients`: everything `select_donors` needs, in one pass.
+
+    No quota can exceed `num_donors`, so the donors are among these rows.
+    """
+    in_key_order = Window.partitionBy("cluster").orderBy("sample_key")
+    whole_cluster = in_key_order.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    ranked = clustered.select(
+        "*",
+        F.row_number().over(in_key_order).alias("rank"),
+        F.count(F.lit(1)).over(whole_cluster).alias("n_clients"),
+    )
+    return ranked.where(F.col("rank") <= num_donors)
+
+
+def select_donors(heads: Iterable[Any], num_donors: int) -> tuple[dict[int, int], list[Any]]:
+    """(cluster sizes, the donor rows) from collected `cluster_heads` rows.
+
+    Each cluster gives its first `donor_quotas(sizes, num_donors)[cluster]` clients; the rows
+    come ordered by cluster, then rank.
+    """
+    rows = sorted(heads, key=lambda row: (int(row["cluster"]), int(row["rank"])))
+    sizes = {int(row["cluster"]): int(row["n_clients"]) for row in rows}
+    quotas = donor_quotas(sizes, num_donors)
+    return sizes, [row for row in rows if row["rank"] <= quotas[int(row["cluster"])]]
 
 
 def donor_quotas(sizes: dict[int, int], num_donors: int) -> dict[int, int]:
@@ -199,19 +222,8 @@ def donor_quotas(sizes: dict[int, int], num_donors: int) -> dict[int, int]:
     return dict(sorted(quotas.items()))
 
 
-def sample_donors(clustered: DataFrame, quotas: dict[int, int]) -> DataFrame:
-    """The first `quotas[cluster]` clients of each cluster in seeded key order."""
-    if not quotas:
-        return clustered.limit(0)
-    limit = max(quotas.values())
-    rank = F.row_number().over(Window.partitionBy("cluster").orderBy("sample_key"))
-    quota = F.create_map(*[F.lit(v) for pair in sorted(quotas.items()) for v in pair])
-    ranked = clustered.withColumn("rank", rank).where(F.col("rank") <= limit)
-    return ranked.where(F.col("rank") <= F.coalesce(quota[F.col("cluster")], F.lit(0))).orderBy("cluster", "rank")
-
-
 def donor_records(rows: Iterable[Any]) -> tuple[list[dict[str, Any]], list[int]]:
-    """(`donors.json` records, their cluster ids) from collected `sample_donors` rows."""
+    """(`donors.json` records, their cluster ids) from `select_donors` rows."""
     donors, clusters = [], []
     for row in rows:
         record = {name: row[name] for name in CATEGORICAL_FEATURES}
