@@ -29,8 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 27)
 SEED = 7
 TRAINING_CLIENTS = 5_000
-ARCHIVE = Path("share") / "taar-etl" / "spark-classes.jsa"  # taar_common.spark.default_class_archive()
-ARCHIVE_CLASSES_AT_EXIT_ENV = "TAAR_SPARK_ARCHIVE_CLASSES_AT_EXIT"  # taar_common.spark reads it
 
 
 def whitelist_guids(guids: list[str]) -> list[str]:
@@ -61,6 +59,16 @@ def java_version() -> str:
     return subprocess.run([str(java), "-version"], capture_output=True, text=True, check=True).stderr.strip()
 
 
+def archive_settings(venv: Path) -> tuple[Path, str]:
+    """(where `venv`'s jobs look for their archive, the variable that makes a JVM write one), from taar_common."""
+    code = (
+        "from taar_common import spark; print(spark.default_class_archive()); print(spark.ARCHIVE_CLASSES_AT_EXIT_ENV)"
+    )
+    result = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True)
+    archive, variable = result.stdout.split()
+    return Path(archive), variable
+
+
 def stamp(venv: Path) -> str:
     """What the archive was made for: the venv's install digest and the JDK build."""
     installed = (venv / ".installed").read_text().strip() if (venv / ".installed").exists() else ""
@@ -83,7 +91,8 @@ def make_archive(job: str, *, force: bool) -> str:
     venv = ROOT / ".venv" / job
     if not (venv / "bin" / "python").exists():
         raise SystemExit(f"{venv} does not exist: run `make envs` first")
-    archive, stamp_file = venv / ARCHIVE, (venv / ARCHIVE).with_suffix(".stamp")
+    archive, dump_variable = archive_settings(venv)
+    stamp_file = archive.with_suffix(".stamp")
     wanted = stamp(venv)
     if not force and archive.exists() and stamp_file.exists() and stamp_file.read_text() == wanted:
         return "up to date"
@@ -99,7 +108,7 @@ def make_archive(job: str, *, force: bool) -> str:
             "--date", f"{DAY:%Y%m%d}", "--bucket", str(folder / "out"), "--master", "local[2]", "--seed", "1",
             *extra,
         ]  # fmt: skip
-        env = {**os.environ, ARCHIVE_CLASSES_AT_EXIT_ENV: str(partial)}
+        env = {**os.environ, dump_variable: str(partial)}
         # the JVM writes the archive as it exits, after the Python driver: reading the pipes it
         # inherited until they close waits for it
         result = subprocess.run(command, env=env, capture_output=True, text=True)

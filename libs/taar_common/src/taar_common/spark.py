@@ -110,16 +110,13 @@ def class_sharing_java_options() -> list[str]:
     JVM warnings go to stderr (by default they go to stdout, where a job prints its summary).
     """
     dump_to = os.environ.get(ARCHIVE_CLASSES_AT_EXIT_ENV)
-    chosen = os.environ.get(CLASS_ARCHIVE_ENV)
     if dump_to:
-        option = f"-XX:ArchiveClassesAtExit={dump_to}"
-    elif chosen == "off":
+        return [f"-XX:ArchiveClassesAtExit={dump_to}", *JVM_WARNINGS_TO_STDERR]
+    chosen = os.environ.get(CLASS_ARCHIVE_ENV)
+    archive = Path(chosen) if chosen else default_class_archive()
+    if chosen == "off" or not (chosen or archive.is_file()):
         return []
-    elif chosen or default_class_archive().is_file():
-        option = f"-XX:SharedArchiveFile={chosen or default_class_archive()}"
-    else:
-        return []
-    return [option, *JVM_WARNINGS_TO_STDERR]
+    return [f"-XX:SharedArchiveFile={archive}", *JVM_WARNINGS_TO_STDERR]
 
 
 def partition_url(input_url: str, day: dt.date) -> str:
