@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -23,7 +24,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 27)
@@ -75,19 +75,19 @@ def stamp(venv: Path) -> str:
     return json.dumps({"venv": installed, "java": java_version()}, sort_keys=True)
 
 
-def generate_inputs(folder: Path, whitelist_name: str, whitelist: Callable[[list[str]], Any]) -> None:
-    """Two days of small clients_daily plus the job's whitelist."""
+def generate_telemetry(folder: Path) -> list[str]:
+    """Two days of small clients_daily under `folder` (shared by every job's run); the add-on GUIDs."""
     from taar_fixtures.amo import generate_catalogue  # the fixtures venv has it; the repo tests do not need it
     from taar_fixtures.telemetry import write_clients_daily
 
     guids = sorted(generate_catalogue(600, seed=SEED).guids)
     dates = [DAY - dt.timedelta(days=1), DAY]
     write_clients_daily(folder, n_clients=TRAINING_CLIENTS, dates=dates, seed=SEED, addon_guids=guids)
-    (folder / whitelist_name).write_text(json.dumps(whitelist(guids)))
+    return guids
 
 
-def make_archive(job: str, *, force: bool) -> str:
-    """Make (or keep) `job`'s archive; returns what was done."""
+def make_archive(job: str, telemetry: Path, generated_guids: Callable[[], list[str]], *, force: bool) -> str:
+    """Make (or keep) `job`'s archive, training on `telemetry` (generated on first need); returns what was done."""
     venv = ROOT / ".venv" / job
     if not (venv / "bin" / "python").exists():
         raise SystemExit(f"{venv} does not exist: run `make envs` first")
@@ -100,11 +100,11 @@ def make_archive(job: str, *, force: bool) -> str:
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"taar-cds-{job}-") as scratch:
         folder = Path(scratch)
-        generate_inputs(folder, whitelist_name, whitelist)
+        (folder / whitelist_name).write_text(json.dumps(whitelist(generated_guids())))
         partial = folder / "spark-classes.jsa"
         command = [
             str(venv / "bin" / script),
-            "--input", str(folder / "clients_daily"), "--whitelist-url", str(folder / whitelist_name),
+            "--input", str(telemetry / "clients_daily"), "--whitelist-url", str(folder / whitelist_name),
             "--date", f"{DAY:%Y%m%d}", "--bucket", str(folder / "out"), "--master", "local[2]", "--seed", "1",
             *extra,
         ]  # fmt: skip
@@ -116,8 +116,9 @@ def make_archive(job: str, *, force: bool) -> str:
             tail = "\n".join(result.stderr.splitlines()[-30:])
             raise SystemExit(f"{job}: the training run failed (exit {result.returncode}):\n{tail}")
         archive.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(partial, archive.with_suffix(".jsa.tmp"))
-        os.replace(archive.with_suffix(".jsa.tmp"), archive)
+        staged = archive.with_suffix(".jsa.tmp")  # same filesystem as the archive: the replace is atomic
+        shutil.move(partial, staged)
+        os.replace(staged, archive)
         stamp_file.write_text(wanted)
     size_mib = archive.stat().st_size / 2**20
     return f"made in {time.monotonic() - start:.0f}s ({size_mib:.0f} MiB)"
@@ -131,8 +132,12 @@ def main() -> None:
     unknown = sorted(set(args.jobs) - set(RECIPES))
     if unknown:
         parser.error(f"not a Spark job: {', '.join(unknown)}")
-    for job in args.jobs or sorted(RECIPES):
-        print(f"spark-class-archive {job}: {make_archive(job, force=args.force)}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="taar-cds-telemetry-") as scratch:
+        telemetry = Path(scratch)
+        generated_guids = functools.cache(lambda: generate_telemetry(telemetry))
+        for job in args.jobs or sorted(RECIPES):
+            done = make_archive(job, telemetry, generated_guids, force=args.force)
+            print(f"spark-class-archive {job}: {done}", flush=True)
 
 
 if __name__ == "__main__":
