@@ -4,6 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 JOBS := $(notdir $(wildcard jobs/*))
 LIBS := $(notdir $(wildcard libs/*))
+# Standalone suites with their own pins (real Airflow, the TAAR service): <dir>/requirements.txt + tests/
+SUITE_DIRS := $(patsubst %/requirements.txt,%,$(wildcard deploy/*/requirements.txt contracts/*/requirements.txt))
 JOB ?=
 BUCKET ?=
 BASE_IMAGE ?=
@@ -25,7 +27,7 @@ help:
 envs:
 	@PYTHON=$(PYTHON) tools/ensure-venv services
 	@PYTHON=$(PYTHON) tools/ensure-venv tests
-	@for p in $(addprefix libs/,$(LIBS)) $(addprefix jobs/,$(JOBS)); do PYTHON=$(PYTHON) tools/ensure-venv $$p || exit 1; done
+	@for p in $(addprefix libs/,$(LIBS)) $(addprefix jobs/,$(JOBS)) $(SUITE_DIRS); do PYTHON=$(PYTHON) tools/ensure-venv $$p || exit 1; done
 
 test: envs
 	@if [ -x tools/ensure-system-deps ]; then tools/ensure-system-deps; fi
