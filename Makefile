@@ -11,14 +11,13 @@ BUCKET ?=
 BASE_IMAGE ?=
 EXTRA_CA_DIR ?=
 
-.PHONY: help test demo bench lint format envs spark-class-archives dataproc-bundle clean image images base-image test-images workflows
+.PHONY: help test demo bench lint format envs dataproc-bundle clean image images base-image test-images workflows
 
 help:
 	@echo "make demo    run the whole pipeline locally on embedded defaults (./taar-data/)"
 	@echo "make test    build the environments and run every test suite"
 	@echo "make lint    ruff check + format check"
 	@echo "make bench   benchmarks (figures in bench-results/)"
-	@echo "make spark-class-archives   JVM class archives that start local Spark faster (make bench makes them)"
 	@echo "make dataproc-bundle JOB=spark_lite   zip for spark-submit --py-files"
 	@echo "make image JOB=amodump | make images   container images taar-<job>:<version> (docker, else podman)"
 	@echo "make base-image [EXTRA_CA_DIR=dir]    local Debian base without a registry (podman)"
@@ -36,11 +35,8 @@ test: envs
 demo: envs
 	@.venv/taar_common/bin/python tools/demo.py $(if $(BUCKET),--bucket $(BUCKET)) $(if $(DATE),--date $(DATE))
 
-bench: envs spark-class-archives
+bench: envs
 	@$(PYTHON) tools/bench.py
-
-spark-class-archives: envs
-	@.venv/taar_fixtures/bin/python tools/spark_class_archive.py
 
 lint: envs
 	@.venv/repo/bin/ruff check . && .venv/repo/bin/ruff format --check .

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import tomllib
 
@@ -89,22 +88,3 @@ def test_repo_has_no_machine_paths():
             if MACHINE_PATH.search(text):
                 offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, offenders
-
-
-def test_every_spark_job_has_a_class_archive_recipe():
-    """`make spark-class-archives` trains each Spark job's JVM class archive with that job's own CLI."""
-    spec = importlib.util.spec_from_file_location("spark_class_archive", ROOT / "tools" / "spark_class_archive.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    spark_jobs = {
-        p.name
-        for p in JOB_DIRS
-        if any(
-            d.startswith("pyspark")
-            for d in tomllib.loads((p / "pyproject.toml").read_text())["project"]["dependencies"]
-        )
-    }
-    assert spark_jobs, "no job depends on pyspark"
-    assert set(tool.RECIPES) == spark_jobs
-    for job, (script, *_rest) in tool.RECIPES.items():
-        assert script == "taar-" + job.replace("_", "-")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import clients_daily_dataset, jvm_class_archive, measure_process
+from taar_fixtures.bench import clients_daily_dataset, measure_process
 
 DAY = dt.date(2026, 11, 27)
 SEED = 20261127
@@ -59,7 +59,6 @@ def main(sizes: tuple[int, ...], data_dir: Path) -> None:
             "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
             "largest_child_rss_mib": round(run.largest_child_rss_kib / 1024),
             "master": "local[2]",
-            "jvm_class_archive": jvm_class_archive(),
         }
         print(json.dumps(record), flush=True)
 

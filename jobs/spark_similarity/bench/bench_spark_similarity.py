@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import Dataset, jvm_class_archive, measure_process, run_window_bench, window_bench_options
+from taar_fixtures.bench import Dataset, measure_process, run_window_bench, window_bench_options
 
 DAY = dt.date(2026, 11, 27)
 SEED = 20261127
@@ -67,7 +67,6 @@ def measure(data: Dataset, n_clients: int, days: int) -> dict:
         "cpu_s": round(run.cpu_s, 1),
         "load_avg_1m_before_after": [round(load, 1) for load in run.load_avg_1m],
         "master": "local[2]",
-        "jvm_class_archive": jvm_class_archive(),
     }
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 
 import click
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -27,11 +25,8 @@ PIONEER_GUID = "pioneer-opt-in@mozilla.org"
 PARTITION_COLUMN = "submission_date_s3"
 DEFAULT_CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_daily/v6"
 ADDON_FLAGS_FALSE = ("is_system", "user_disabled", "app_disabled", "foreign_install", "blocklisted")
-CLASS_ARCHIVE_ENV = "TAAR_SPARK_CLASS_ARCHIVE"
-"""A JVM class archive path for local sessions, or `off`; unset: `default_class_archive()` if it exists."""
-ARCHIVE_CLASSES_AT_EXIT_ENV = "TAAR_SPARK_ARCHIVE_CLASSES_AT_EXIT"
-"""A path: the local JVM writes the classes it loaded there when it exits (how an archive is made)."""
 JVM_WARNINGS_TO_STDERR = ("-Xlog:disable", "-Xlog:all=warning:stderr")
+"""The JVM logs warnings to stdout by default, where a job prints its one-line summary."""
 
 
 def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
@@ -75,10 +70,10 @@ def spark_session(
     """The job's session: `local[*]` unless launched by spark-submit (which sets the master).
 
     `local_config` (e.g. `spark.driver.memory`) applies only when this call starts a local
-    JVM; under spark-submit the submitter's settings win. A local JVM starts from the
-    class archive when there is one (`class_sharing_java_options`). PySpark's DataFrame
-    debugging is off: it records the Python call site of every column expression (about ten
-    JVM round trips each, thousands per job) only to enrich runtime error messages.
+    JVM; under spark-submit the submitter's settings win. A local JVM sends its warnings to
+    stderr (`JVM_WARNINGS_TO_STDERR`). PySpark's DataFrame debugging is off: it records the
+    Python call site of every column expression (about ten JVM round trips each, thousands
+    per job) only to enrich runtime error messages.
     """
     builder = (
         SparkSession.builder.appName(app_name)
@@ -87,36 +82,12 @@ def spark_session(
     )
     if master or "PYSPARK_GATEWAY_PORT" not in os.environ:
         config = {"spark.ui.enabled": "false", **(local_config or {})}
-        java_options = " ".join([config.get("spark.driver.extraJavaOptions", ""), *class_sharing_java_options()])
-        if java_options.strip():
-            config["spark.driver.extraJavaOptions"] = java_options.strip()
+        java_options = " ".join([config.get("spark.driver.extraJavaOptions", ""), *JVM_WARNINGS_TO_STDERR])
+        config["spark.driver.extraJavaOptions"] = java_options.strip()
         builder = builder.master(master or "local[*]")
         for key, value in config.items():
             builder = builder.config(key, value)
     return builder.getOrCreate()
-
-
-def default_class_archive() -> Path:
-    """This environment's JVM class archive (made by `tools/spark_class_archive.py` for its pyspark jars)."""
-    return Path(sys.prefix) / "share" / "taar-etl" / "spark-classes.jsa"
-
-
-def class_sharing_java_options() -> list[str]:
-    """JVM options that start a local Spark JVM from a class archive (AppCDS), or that write one.
-
-    Loading Spark's classes from their jars is several seconds of a short job on a small
-    machine; a class archive maps them in ready-made. A missing or stale archive (another
-    JDK build or other jars) only costs that time back: the JVM warns and loads from the jars.
-    JVM warnings go to stderr (by default they go to stdout, where a job prints its summary).
-    """
-    dump_to = os.environ.get(ARCHIVE_CLASSES_AT_EXIT_ENV)
-    if dump_to:
-        return [f"-XX:ArchiveClassesAtExit={dump_to}", *JVM_WARNINGS_TO_STDERR]
-    chosen = os.environ.get(CLASS_ARCHIVE_ENV)
-    archive = Path(chosen) if chosen else default_class_archive()
-    if chosen == "off" or not (chosen or archive.is_file()):
-        return []
-    return [f"-XX:SharedArchiveFile={archive}", *JVM_WARNINGS_TO_STDERR]
 
 
 def partition_url(input_url: str, day: dt.date) -> str:

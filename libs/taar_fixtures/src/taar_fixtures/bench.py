@@ -74,13 +74,6 @@ class Measurement:
         return self
 
 
-def jvm_class_archive() -> str | None:
-    """The class-archive option a local Spark JVM starts with here (`make spark-class-archives`), or None."""
-    from taar_common.spark import class_sharing_java_options  # Spark benches only: it needs pyspark
-
-    return next((option for option in class_sharing_java_options() if option.startswith("-XX:")), None)
-
-
 def process_tree(pid: int) -> list[int]:
     """`pid` and its live descendants (from /proc)."""
     children: dict[int, list[int]] = {}
