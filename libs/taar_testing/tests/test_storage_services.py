@@ -10,6 +10,7 @@ import boto3
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
+from taar_testing.plugin import service_unavailable
 from taar_testing.services import (
     BigQueryEmulator,
     BigtableEmulator,
@@ -57,7 +58,7 @@ def test_server_stops_with_process_gone_and_port_free(tmp_path, service_class):
         service.start()
     except ServiceNotInstalled as error:
         if service_class in (BigtableEmulator, BigQueryEmulator):
-            pytest.skip(f"{service.name} unavailable: {error}")
+            service_unavailable(f"{service.name} unavailable: {error}")
         raise
     with service:
         process = service.process
@@ -84,6 +85,7 @@ def test_missing_cbtemulator_names_the_install_step(monkeypatch, tmp_path):
 
 
 def test_plugin_fails_without_services_venv_and_skips_loudly_without_cbtemulator(pytester, monkeypatch, tmp_path):
+    monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("TAAR_SERVICES_VENV", str(tmp_path / "absent"))
     monkeypatch.setenv("CBTEMULATOR", str(tmp_path / "cbtemulator"))
     pytester.makepyfile(
@@ -95,5 +97,23 @@ def test_plugin_fails_without_services_venv_and_skips_loudly_without_cbtemulator
         [
             "*moto_server*run `make envs` (tools/ensure-venv services)*",
             "SKIPPED*cbtemulator unavailable: CBTEMULATOR=* is not an executable file*",
+        ]
+    )
+
+
+def test_in_ci_an_emulator_that_cannot_start_fails_instead_of_skipping(pytester, monkeypatch, tmp_path):
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("CBTEMULATOR", str(tmp_path / "cbtemulator"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java either: the spark fixture must fail too
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    pytester.makepyfile(
+        "def test_needs_bigtable(bigtable_emulator):\n    pass\n\n\ndef test_needs_spark(spark):\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*cbtemulator unavailable: CBTEMULATOR=* is not an executable file*CI=true*",
+            "*Java not found*CI=true*",
         ]
     )

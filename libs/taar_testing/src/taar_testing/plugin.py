@@ -13,7 +13,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -43,14 +43,26 @@ def _start_required(service: ServiceProcess) -> None:
     pytest.fail(reason, pytrace=False)
 
 
+def in_ci() -> bool:
+    """True on a CI runner (GitHub Actions and most others set `CI=true`)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def service_unavailable(reason: str) -> NoReturn:
+    """Skip loudly on a workstation; fail in CI, where every service is installed and a skip would hide a break."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a service that cannot start fails the suite)", pytrace=False)
+    pytest.skip(reason)
+
+
 def _start_optional(service: ServiceProcess) -> None:
-    """Start an emulator that may be absent here: skip loudly, naming the reason."""
+    """Start an emulator that may be absent here: skip loudly naming the reason (fail in CI)."""
     try:
         service.start()
         return
     except (ServiceNotInstalled, ServiceStartError) as error:
         reason = f"{service.name} unavailable: {error}"
-    pytest.skip(reason)
+    service_unavailable(reason)
 
 
 def _serving(service: ServiceProcess) -> Iterator[Any]:
@@ -136,7 +148,9 @@ def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigQ
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One `local[2]` SparkSession for the whole run, sized for a small shared machine."""
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        pytest.skip("Java not found: install a JDK 17 (apt-get install openjdk-17-jre-headless) or set JAVA_HOME")
+        service_unavailable(
+            "Java not found: install a JDK 17 (apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+        )
     if importlib.util.find_spec("pyspark") is None:
         pytest.fail(f"pyspark is not installed in {sys.prefix}: declare it in this package's pyproject", pytrace=False)
     from pyspark.sql import SparkSession
