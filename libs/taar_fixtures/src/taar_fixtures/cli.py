@@ -12,7 +12,7 @@ from types import FrameType
 
 import click
 
-from taar_fixtures.amo import AmoFixtureServer, FaultPlan, generate_catalogue
+from taar_fixtures.amo import RESULT_WINDOW, AmoFixtureServer, FaultPlan, generate_catalogue
 
 log = logging.getLogger("taar_fixtures")
 
@@ -41,7 +41,7 @@ def main(verbose: bool) -> None:
 @click.option("--latency-ms", default=0.0, show_default=True, help="Latency added to every request.")
 @click.option("--fault-rate", default=0.0, show_default=True, help="Share of API requests answering 429/5xx/truncated.")
 @click.option("--fault-seed", default=0, show_default=True, help="Seed of the fault injection.")
-@click.option("--result-window", default=30_000, show_default=True, help="Deepest search result index served.")
+@click.option("--result-window", default=RESULT_WINDOW, show_default=True, help="Deepest search result index served.")
 @click.option("--dirty/--clean", default=False, show_default=True, help="Null fields and bad editorial GUIDs.")
 def amo_server(
     addons: int,

@@ -1,10 +1,13 @@
 """The AMO API answers of the fixture server, independent of HTTP: (status, JSON bytes).
 
-Paging follows AMO/DRF: `page` is 1-based, `page_size` defaults to 25 and is capped at 50,
-`count` is the true number of matches, `page_count` counts the pages that can be fetched
-(inside the result window), `next`/`previous` are absolute URLs (null at the ends). A page
-whose first result index is at or past the result window (30,000 on AMO), or past the last
-result, answers 404 `{"detail": "Invalid page."}`.
+Every behaviour imitates mozilla/addons-server and names its source next to the code:
+- `docs/topics/api/addons.rst` (v5 search: parameters, the sort table, threshold filters;
+  versions list; the add-on and version objects),
+- `docs/topics/api/discovery.rst` (editorial content, unpaginated),
+- `src/olympia/search/filters.py` (`SortingFilter`: names, directions, the 400 body),
+- `src/olympia/api/pagination.py` + `src/olympia/amo/pagination.py` (`ESPaginator`: the
+  envelope, `page_count`, the result window) on Django REST framework's `PageNumberPagination`,
+- `src/olympia/conf/.../settings_base.py` (`ES_MAX_RESULT_WINDOW = 25000`).
 """
 
 from __future__ import annotations
@@ -13,17 +16,36 @@ import datetime as dt
 import json
 import math
 import re
-from urllib.parse import unquote, urlencode
+from urllib.parse import parse_qs, unquote, urlencode
 
 import numpy as np
 
 from taar_fixtures.amo.catalogue import Catalogue, render_addon, render_version
 
 DEFAULT_PAGE_SIZE = 25
+"""addons.rst: `page_size` "Defaults to 25"."""
 MAX_PAGE_SIZE = 50
-RESULT_WINDOW = 30_000
-EDITORIAL_WITHOUT_RECOMMENDED = 10
-SORTS = ("created", "-created", "users", "-users")
+"""api/pagination.py `CustomPageNumberPagination.max_page_size = 50`."""
+RESULT_WINDOW = 25_000
+"""settings_base.py `ES_MAX_RESULT_WINDOW = 25000`, used by amo/pagination.py `ESPaginator`."""
+
+SORT_FIELDS = ("created", "users", "updated", "downloads", "rating", "hotness")
+"""filters.py `SortingFilter.SORTING_PARAMS` / addons.rst sort table: each name has one fixed,
+descending direction (`created` -> `-created`, `users` -> `-average_daily_users`, `updated` ->
+`-last_updated`, `downloads` -> `-weekly_downloads`, `rating` -> `-bayesian_rating`, `hotness` ->
+`-hotness`). AMO's other names (`relevance`, `random`, `recommended`, `name`) need a text
+query or promoted filters this fixture does not serve; they answer 400 here."""
+DEFAULT_SORT = "downloads"
+"""filters.py `SortingFilter`: without `q` and without `sort`, AMO sorts by weekly downloads."""
+INVALID_SORT_BODY = json.dumps(['Invalid "sort" parameter.']).encode()
+"""filters.py raises `serializers.ValidationError('Invalid "sort" parameter.')`; DRF renders a
+ValidationError built from one string as a JSON list holding that string."""
+
+THRESHOLD_OPERATORS = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}
+"""addons.rst (v5 search): `created` and `users` take threshold parameters `__gt/__gte/__lt/__lte`."""
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+"""addons.rst: `created` thresholds accept `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH:MM:SS`
+or millisecond timestamps (nothing else: no zone suffix)."""
 
 _VERSIONS = re.compile(r"^addons/addon/([^/]+)/versions/$")
 _DETAIL = re.compile(r"^addons/addon/([^/]+)/$")
@@ -32,37 +54,60 @@ Answer = tuple[int, bytes]
 
 
 class BadRequest(ValueError):
-    """A parameter AMO would reject with 400."""
+    """A parameter AMO would reject with 400; `body` is the JSON AMO answers."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(body.decode())
+        self.body = body
+
+
+def _invalid_parameter(name: str) -> BadRequest:
+    # filters.py `AddonQueryParam.get_value`: 'Invalid "%s" parameter.' as a DRF ValidationError.
+    return BadRequest(json.dumps([f'Invalid "{name}" parameter.']).encode())
 
 
 def _detail(status: int, message: str) -> Answer:
     return status, json.dumps({"detail": message}).encode()
 
 
-def _parse_time(name: str, value: str) -> int:
-    """Epoch seconds of an ISO datetime or date (naive means UTC)."""
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise BadRequest(f"Invalid value for {name}: {value!r} (expected an ISO 8601 date or datetime)") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return math.ceil(parsed.timestamp())
+def parse_created_threshold(name: str, value: str) -> int:
+    """Epoch milliseconds of a `created__*` value (UTC); 400 for any other form."""
+    if value.isdigit():
+        return int(value)
+    for fmt in _DATE_FORMATS:
+        try:
+            moment = dt.datetime.strptime(value, fmt).replace(tzinfo=dt.UTC)
+        except ValueError:
+            continue
+        return int(moment.timestamp()) * 1000
+    raise _invalid_parameter(name)
 
 
-def _parse_int(name: str, value: str) -> int:
+def _parse_users_threshold(name: str, value: str) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise BadRequest(f"Invalid value for {name}: {value!r} (expected an integer)") from exc
+        raise _invalid_parameter(name) from exc
 
 
-def _previous_url(page_url: str, others: list[tuple[str, str]], page: int) -> str | None:
-    """DRF style: none on page 1, and page 1 is linked without a `page` parameter."""
-    if page == 1:
-        return None
-    query = others + ([("page", str(page - 1))] if page > 2 else [])
-    return f"{page_url}?{urlencode(query)}" if query else page_url
+def page_size_of(values: dict[str, str]) -> int:
+    """DRF `PageNumberPagination.get_page_size`: a positive int capped at `max_page_size`;
+    0, negative or not an integer silently falls back to the default."""
+    try:
+        size = int(values["page_size"])
+    except (KeyError, ValueError):
+        return DEFAULT_PAGE_SIZE
+    return DEFAULT_PAGE_SIZE if size <= 0 else min(size, MAX_PAGE_SIZE)
+
+
+def _page_link(page_url: str, query: str, page: int | None) -> str:
+    """DRF `replace_query_param` / `remove_query_param`: the query re-encoded sorted by name."""
+    values = parse_qs(query, keep_blank_values=True)
+    values.pop("page", None)
+    if page is not None:
+        values["page"] = [str(page)]
+    encoded = urlencode(sorted(values.items()), doseq=True)
+    return f"{page_url}?{encoded}" if encoded else page_url
 
 
 def request_kind(route: str) -> str:
@@ -85,8 +130,15 @@ class AmoApi:
         self.catalogue = catalogue
         self.result_window = result_window
         self._rendered: dict[tuple[str, int], bytes] = {}
-        self._created_order = np.lexsort((catalogue.ids, catalogue.created))
-        self._users_order = np.lexsort((catalogue.ids, catalogue.average_daily_users))
+        self._orders: dict[str, np.ndarray] = {}
+        self._sort_keys = {
+            "created": catalogue.created,
+            "users": catalogue.average_daily_users,
+            "updated": catalogue.last_updated(),
+            "downloads": catalogue.weekly_downloads,
+            "rating": catalogue.bayesian_rating,
+            "hotness": catalogue.hotness,
+        }
 
     def answer(self, api: str, route: str, params: list[tuple[str, str]], page_url: str) -> Answer:
         """Answer `GET /api/<api>/<route>?<params>`; `page_url` is the absolute URL without query."""
@@ -101,7 +153,7 @@ class AmoApi:
             if kind == "editorial":
                 return self.editorial(dict(params))
         except BadRequest as exc:
-            return _detail(400, str(exc))
+            return 400, exc.body
         return _detail(404, "Not found.")
 
     def _addon_json(self, api: str, i: int) -> bytes:
@@ -112,18 +164,36 @@ class AmoApi:
             self._rendered[key] = body
         return body
 
+    def order(self, sort: str | None) -> np.ndarray:
+        """Indices in `sort` order: filters.py `SortingFilter` validates every comma-separated
+        name (an unknown one, `-created` included, is a 400) and sorts each one descending.
+        Ties keep ascending add-on id (Elasticsearch leaves their order unspecified)."""
+        names = (DEFAULT_SORT if sort is None else sort).split(",")
+        if any(name not in SORT_FIELDS for name in names):
+            raise BadRequest(INVALID_SORT_BODY)
+        key = ",".join(names)
+        order = self._orders.get(key)
+        if order is None:
+            columns = [self.catalogue.ids] + [-self._sort_keys[name] for name in reversed(names)]
+            order = self._orders[key] = np.lexsort(columns)
+        return order
+
     def matching(self, params: dict[str, str]) -> np.ndarray:
         """Indices of the add-ons matching the search filters, in the requested order."""
         cat = self.catalogue
         mask = np.ones(len(cat), dtype=bool)
-        if params.get("type", "extension") and "extension" not in params.get("type", "extension").split(","):
+        # addons.rst: `type` filters by add-on type; this catalogue holds extensions only.
+        if "type" in params and "extension" not in params["type"].split(","):
             mask[:] = False
-        for name, op in (("created__gte", np.greater_equal), ("created__lt", np.less)):
+        # addons.rst (v5): `created` / `users` threshold parameters.
+        for op_name, op in THRESHOLD_OPERATORS.items():
+            name = f"created__{op_name}"
             if name in params:
-                mask &= op(cat.created, _parse_time(name, params[name]))
-        for name, op in (("users__gte", np.greater_equal), ("users__lt", np.less)):
+                mask &= op(cat.created * 1000, parse_created_threshold(name, params[name]))
+            name = f"users__{op_name}"
             if name in params:
-                mask &= op(cat.average_daily_users, _parse_int(name, params[name]))
+                mask &= op(cat.average_daily_users, _parse_users_threshold(name, params[name]))
+        # addons.rst: `guid` takes comma-separated GUIDs, any of which match.
         if params.get("guid"):
             wanted = np.zeros(len(cat), dtype=bool)
             for guid in params["guid"].split(","):
@@ -132,42 +202,41 @@ class AmoApi:
             mask &= wanted
         if params.get("promoted"):
             mask &= cat.promoted if params["promoted"] == "recommended" else False
-        sort = params.get("sort", "-created")
-        if sort not in SORTS:
-            raise BadRequest(f'Invalid "sort" parameter: {sort!r} (supported: {", ".join(SORTS)})')
-        order = self._created_order if sort.endswith("created") else self._users_order
-        if sort.startswith("-"):
-            order = order[::-1]
+        order = self.order(params.get("sort"))
         return order[mask[order]]
 
-    def _page(self, params: list[tuple[str, str]], total: int, page_url: str, window: int | None) -> tuple:
-        """(first index, page size, envelope without results) or raise via an Answer."""
+    def _page(
+        self, params: list[tuple[str, str]], total: int, page_url: str, window: int | None
+    ) -> tuple[int, int, dict] | None:
+        """(first index, page size, envelope without results), or None for 404 "Invalid page."."""
         values = dict(params)
+        size = page_size_of(values)
+        # amo/pagination.py `ESPaginator.num_pages` (Django's formula, orphans 0), bounded by the window.
+        hits = max(1, total) if window is None else min(window, max(1, total))
+        page_count = math.ceil(hits / size)
+        raw_page = values.get("page", "1")
+        if raw_page == "last":  # DRF `PageNumberPagination.last_page_strings`
+            raw_page = str(page_count)
         try:
-            page = int(values.get("page", "1"))
+            page = int(raw_page)
         except ValueError:
-            page = 0
-        try:
-            size = int(values.get("page_size", DEFAULT_PAGE_SIZE))
-        except ValueError as exc:
-            raise BadRequest(f"Invalid page_size: {values['page_size']!r}") from exc
-        if size < 1:
-            raise BadRequest(f"Invalid page_size: {size} (must be >= 1)")
-        size = min(size, MAX_PAGE_SIZE)
-        first = (page - 1) * size
-        reachable = total if window is None else min(total, window)
-        page_count = max(1, math.ceil(reachable / size))
-        if page < 1 or page > page_count:
-            return None, None, None
-        others = [(k, v) for k, v in params if k != "page"]
+            return None  # PageNotAnInteger -> DRF NotFound "Invalid page."
+        if page < 1:
+            return None  # EmptyPage
+        if window is not None and page * size > window:
+            return None  # ESPaginator.page: the page's last index is past max_result_window
+        if page > page_count and page != 1:
+            return None  # EmptyPage, except an empty first page
+        query = urlencode(params)
         envelope = {
+            # api/pagination.py `CustomPageNumberPagination.get_paginated_response` order.
             "page_size": size,
             "page_count": page_count,
             "count": total,
-            "next": f"{page_url}?{urlencode([*others, ('page', str(page + 1))])}" if page < page_count else None,
-            "previous": _previous_url(page_url, others, page),
+            "next": _page_link(page_url, query, page + 1) if page < page_count else None,
+            "previous": None if page == 1 else _page_link(page_url, query, page - 1 if page > 2 else None),
         }
-        return first, size, envelope
+        return (page - 1) * size, size, envelope
 
     @staticmethod
     def _envelope(envelope: dict, results: list[bytes]) -> bytes:
@@ -177,39 +246,42 @@ class AmoApi:
     def search(self, api: str, params: list[tuple[str, str]], page_url: str) -> Answer:
         """`addons/search/`: filters, sort, paging, the result window."""
         found = self.matching(dict(params))
-        first, size, envelope = self._page(params, len(found), page_url, self.result_window)
-        if envelope is None:
+        paged = self._page(params, len(found), page_url, self.result_window)
+        if paged is None:
             return _detail(404, "Invalid page.")
+        first, size, envelope = paged
         results = [self._addon_json(api, int(i)) for i in found[first : first + size]]
         return 200, self._envelope(envelope, results)
 
     def versions(self, api: str, guid_or_id: str, params: list[tuple[str, str]], page_url: str) -> Answer:
-        """`addons/addon/<guid-or-id>/versions/`: newest first, paged."""
+        """`addons/addon/<id|slug|guid>/versions/` (addons.rst "Versions List"): newest first,
+        paged by the database paginator (no search window)."""
         i = self.catalogue.index_of(guid_or_id)
         if i is None:
             return _detail(404, "Not found.")
         addon = self.catalogue.addon_at(i)
         newest_first = addon.versions[::-1]
-        first, size, envelope = self._page(params, len(newest_first), page_url, None)
-        if envelope is None:
+        paged = self._page(params, len(newest_first), page_url, None)
+        if paged is None:
             return _detail(404, "Invalid page.")
+        first, size, envelope = paged
         results = [json.dumps(render_version(addon, v, api)).encode() for v in newest_first[first : first + size]]
         return 200, self._envelope(envelope, results)
 
     def detail(self, api: str, guid_or_id: str) -> Answer:
-        """`addons/addon/<guid-or-id>/`: the same shape as a search result."""
+        """`addons/addon/<id|slug|guid>/` (addons.rst "Detail"): the add-on object."""
         i = self.catalogue.index_of(guid_or_id)
         if i is None:
             return _detail(404, "Not found.")
         return 200, self._addon_json(api, i)
 
     def editorial(self, params: dict[str, str]) -> Answer:
-        """`discovery/editorial/`: every recommended entry with `recommended=true`, else the first few."""
-        entries = self.catalogue.editorial
-        if params.get("recommended", "").lower() != "true":
-            entries = entries[:EDITORIAL_WITHOUT_RECOMMENDED]
+        """`discovery/editorial/` (discovery.rst "Editorial Content"): every item, no pagination.
+
+        The fixture's editorial list is the recommended one, so `recommended=true` keeps all of it.
+        """
         results = [
             {"addon": {"guid": e.guid}, "custom_heading": None, "custom_description": e.custom_description}
-            for e in entries
+            for e in self.catalogue.editorial
         ]
         return 200, json.dumps({"results": results}).encode()

@@ -134,6 +134,13 @@ class Catalogue:
         self.created: np.ndarray = columns["created"]
         self.average_daily_users: np.ndarray = columns["adu"]
         self.promoted: np.ndarray = columns["promoted"]
+        self.weekly_downloads: np.ndarray = columns["weekly_downloads"]
+        self.bayesian_rating: np.ndarray = columns["rating_bayes"]
+        self.hotness: np.ndarray = columns["hotness"]
+
+    def last_updated(self) -> np.ndarray:
+        """Epoch second of each add-on's newest version (what AMO's `updated` sort orders by)."""
+        return self._c["version_created"][self._c["version_offsets"][1:] - 1]
 
     def __len__(self) -> int:
         return len(self.guids)
@@ -322,6 +329,9 @@ def generate_catalogue(n_addons: int, seed: int = 0, *, n_editorial: int = 200, 
         "version_created": version_created,
         "version_id": version_id,
         "nulled": {},
+        # AMO's `hotness` (users progression) is not in the API body; drawn from its own stream so
+        # the other columns stay as they were for a given seed.
+        "hotness": np.round(np.random.default_rng([seed, 4242]).normal(0.0, 0.3, n), 4),
     }
     editorial = _editorial(rng, n, guids, promoted, adu, n_editorial)
     if dirty:
