@@ -3,13 +3,20 @@
 Retries: 429 (honouring `Retry-After`), 5xx, connection errors and timeouts, with
 exponential backoff and jitter. `fetch_json` also retries bodies that are not valid JSON
 (truncated pages), then raises an error naming the URL.
+
+Every attempt has an overall deadline (connect, headers and the whole body): a socket read
+timeout alone bounds only the wait for each next byte, so a server that drips its answer
+would hold a worker forever. An attempt past its deadline fails as a read timeout, which
+the same Retry policy retries.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import socket
 import threading
 import time
 import urllib.request
@@ -20,6 +27,8 @@ from urllib.parse import urlencode
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 log = logging.getLogger(__name__)
@@ -69,6 +78,115 @@ class CountingRetry(Retry):
         return super().increment(method, url, *args, **kwargs)
 
 
+class ResponseDeadlineError(TimeoutError):
+    """An attempt did not receive its whole answer within the overall deadline."""
+
+
+class _DeadlineSocket:
+    """A socket view whose reads fail once the attempt's deadline has passed.
+
+    Each read waits at most the socket's own timeout and the time left; http.client reads the
+    status line, headers and body through `makefile`, so all of them are bounded.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float, budget_s: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        self._budget_s = budget_s
+        self._timeout = sock.gettimeout()
+
+    def settimeout(self, value: float | None) -> None:
+        self._timeout = value
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise ResponseDeadlineError(f"answer not complete within {self._budget_s:g} s (--http-timeout)")
+        self._sock.settimeout(remaining if self._timeout is None else min(self._timeout, remaining))
+        try:
+            return self._sock.recv_into(buffer, nbytes, flags)
+        except TimeoutError as exc:
+            if time.monotonic() >= self._deadline:
+                raise ResponseDeadlineError(
+                    f"answer not complete within {self._budget_s:g} s (--http-timeout)"
+                ) from exc
+            raise
+
+    def makefile(self, mode: str = "r", buffering: int | None = None, **_: Any) -> Any:
+        # As socket.makefile does for binary reading, with this view as the raw reader.
+        self._sock._io_refs += 1  # type: ignore[attr-defined]
+        raw = socket.SocketIO(self, "rb")  # type: ignore[arg-type]
+        return io.BufferedReader(raw, buffering if buffering and buffering > 0 else io.DEFAULT_BUFFER_SIZE)
+
+    def _decref_socketios(self) -> None:
+        self._sock._decref_socketios()  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _DeadlineConnectionMixin:
+    """urllib3 connection whose every request/answer exchange ends by `overall_timeout_s`."""
+
+    overall_timeout_s: float = 30.0
+    _attempt_started: float | None = None
+
+    def connect(self) -> None:
+        self._attempt_started = time.monotonic()  # a new connection's set-up counts too
+        super().connect()  # type: ignore[misc]
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is None or self._attempt_started is None:  # type: ignore[attr-defined]
+            self._attempt_started = time.monotonic()
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        real = self.sock  # type: ignore[attr-defined]
+        started, self._attempt_started = self._attempt_started, None
+        if not isinstance(real, socket.socket) or started is None:
+            return super().getresponse()  # type: ignore[misc]
+        view = _DeadlineSocket(real, started + self.overall_timeout_s, self.overall_timeout_s)
+        self.sock = view  # the answer's reader is made from this view, so it keeps the deadline
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            if self.sock is view:
+                self.sock = real
+
+
+def _deadline_pool_classes(overall_timeout_s: float) -> dict[str, type[HTTPConnectionPool]]:
+    """urllib3 pool classes (for `PoolManager.pool_classes_by_scheme`) with the deadline."""
+    attrs = {"overall_timeout_s": overall_timeout_s}
+    http_conn = type("DeadlineHTTPConnection", (_DeadlineConnectionMixin, HTTPConnection), attrs)
+    https_conn = type("DeadlineHTTPSConnection", (_DeadlineConnectionMixin, HTTPSConnection), attrs)
+    return {
+        "http": type("DeadlineHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+        "https": type("DeadlineHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+    }
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """A requests adapter whose pools (direct and HTTP(S) proxy) bound each attempt overall."""
+
+    def __init__(self, overall_timeout_s: float, **kwargs: Any) -> None:
+        self.overall_timeout_s = overall_timeout_s
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _deadline_pool_classes(self.overall_timeout_s)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        fresh = proxy not in self.proxy_manager
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if fresh and not proxy.lower().startswith("socks"):  # SOCKS pools have their own classes
+            manager.pool_classes_by_scheme = _deadline_pool_classes(self.overall_timeout_s)
+        return manager
+
+
 class TimeoutSession(requests.Session):
     """A requests Session with a default (connect, read) timeout and request counting."""
 
@@ -92,8 +210,13 @@ def build_http_session(
     pool_size: int = 32,
     stats: HttpStats | None = None,
     user_agent: str = "taar-etl",
+    deadline_s: float | None = None,
 ) -> TimeoutSession:
-    """A pooled session retrying 429/5xx/connection errors/timeouts for GET and HEAD."""
+    """A pooled session retrying 429/5xx/connection errors/timeouts for GET and HEAD.
+
+    `timeout` is (connect, read); each attempt must also complete (connect, headers, whole
+    body) within `deadline_s`, by default the read timeout, i.e. the jobs' `--http-timeout`.
+    """
     retry = CountingRetry(
         total=retries,
         connect=retries,
@@ -109,7 +232,12 @@ def build_http_session(
         stats=stats,
     )
     session = TimeoutSession(timeout, stats if stats is not None else HttpStats())
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
+    adapter = DeadlineAdapter(
+        deadline_s if deadline_s is not None else timeout[1],
+        max_retries=retry,
+        pool_connections=pool_size,
+        pool_maxsize=pool_size,
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
@@ -139,20 +267,59 @@ def read_environment_once(session: requests.Session) -> None:
             )
 
 
+def _reason(exc: BaseException) -> str:
+    """An error's text, with the deadline named when that is what ended the attempt."""
+    cause: Any = exc
+    for _ in range(10):  # a short chain: MaxRetryError -> ReadTimeoutError -> ResponseDeadlineError
+        if not isinstance(cause, BaseException):
+            break
+        if isinstance(cause, ResponseDeadlineError):
+            return f"{exc} ({cause})"
+        reason = getattr(cause, "reason", None)
+        cause = reason if isinstance(reason, BaseException) else cause.__cause__ or cause.__context__
+    return str(exc)
+
+
+def _get_body_via_requests(session: TimeoutSession, url: str, params: dict[str, Any] | None) -> bytes:
+    """The body through requests (proxies apply per request).
+
+    requests reads the body after urllib3's retries are done, so a body that fails mid-way
+    (deadline, broken connection) is retried here with a copy of the same Retry policy.
+    """
+    adapter = session.get_adapter(url)
+    retry: Retry = adapter.max_retries if isinstance(adapter, HTTPAdapter) else Retry(0)
+    while True:
+        try:
+            response = session.get(url, params=params)
+        except requests.exceptions.RetryError as exc:
+            raise requests.HTTPError(f"GET {url} params={params} failed after retries: {exc}") from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            cause = exc.args[0] if exc.args else None
+            if not isinstance(cause, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ProtocolError)):
+                raise requests.ConnectionError(f"GET {url} params={params} failed: {_reason(exc)}") from exc
+            try:
+                retry = retry.increment("GET", url, error=cause)
+            except urllib3.exceptions.MaxRetryError as final:
+                raise requests.ConnectionError(
+                    f"GET {url} params={params} failed after retries: {_reason(cause)}"
+                ) from final
+            retry.sleep()
+            continue
+        response.raise_for_status()
+        return response.content
+
+
 def _get_body(session: TimeoutSession, url: str, params: dict[str, Any] | None) -> bytes:
     """The body of a successful GET, through the session's own pool and Retry policy.
 
     Without environment proxies, the adapter's urllib3 pool is called directly: the same
     connections, retries and TLS settings, minus requests' per-request machinery (cookies,
     hooks, request preparation: about 0.8 ms of CPU per call, half a dump's client time).
+    urllib3 reads the whole body inside its retry loop, so the deadline's read timeout is
+    retried there like any other.
     """
     if session.trust_env or session.proxies:
-        try:
-            response = session.get(url, params=params)
-        except requests.exceptions.RetryError as exc:
-            raise requests.HTTPError(f"GET {url} params={params} failed after retries: {exc}") from exc
-        response.raise_for_status()
-        return response.content
+        return _get_body_via_requests(session, url, params)
     full_url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}" if params else url
     adapter = session.get_adapter(full_url)
     connect, read = session.default_timeout
@@ -169,9 +336,9 @@ def _get_body(session: TimeoutSession, url: str, params: dict[str, Any] | None) 
         error = (
             requests.HTTPError if isinstance(exc.reason, urllib3.exceptions.ResponseError) else requests.ConnectionError
         )
-        raise error(f"GET {full_url} failed after retries: {exc.reason}") from exc
+        raise error(f"GET {full_url} failed after retries: {_reason(exc.reason)}") from exc
     except urllib3.exceptions.HTTPError as exc:
-        raise requests.ConnectionError(f"GET {full_url} failed: {exc}") from exc
+        raise requests.ConnectionError(f"GET {full_url} failed: {_reason(exc)}") from exc
     if response.status >= 400:
         raise requests.HTTPError(f"{response.status} error for GET {full_url}: {response.data[:200]!r}")
     return response.data

@@ -1,0 +1,135 @@
+"""The overall deadline per request: a server that drips its answer fails like a slow one."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from taar_common.http import HttpStats, build_http_session, fetch_json
+
+BODY = json.dumps({"ok": True, "pad": "x" * 200}).encode()
+DRIP_INTERVAL_S = 0.02  # each byte arrives well within any per-read timeout
+
+
+class DrippingServer:
+    """Answers each request of a path with the next scripted mode, then repeats the last.
+
+    Modes: `ok` (whole answer at once), `drip-body` (headers at once, then the body one byte
+    per DRIP_INTERVAL_S), `drip-headers` (the status line and headers one byte at a time).
+    """
+
+    def __init__(self) -> None:
+        self.script: dict[str, list[str]] = {}
+        self.hits: dict[str, list[float]] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def drip(self, data: bytes) -> None:
+                for index in range(len(data)):
+                    self.wfile.write(data[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(DRIP_INTERVAL_S)
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                outer.hits.setdefault(path, []).append(time.monotonic())
+                modes = outer.script[path]
+                mode = modes.pop(0) if len(modes) > 1 else modes[0]
+                head = (
+                    f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    f"X-Padding: {'p' * 100}\r\nContent-Length: {len(BODY)}\r\n\r\n"
+                ).encode()
+                try:
+                    if mode == "ok":
+                        self.wfile.write(head + BODY)
+                    elif mode == "drip-body":
+                        self.wfile.write(head)
+                        self.wfile.flush()
+                        self.drip(BODY)
+                    elif mode == "drip-headers":
+                        self.drip(head)
+                        self.wfile.write(BODY)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up, as it should
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[DrippingServer]:
+    dripping = DrippingServer()
+    yield dripping
+    dripping.close()
+
+
+def session(stats: HttpStats, deadline_s: float, retries: int = 3):
+    # The per-read timeout equals the deadline, as the jobs build it from --http-timeout.
+    return build_http_session(stats=stats, retries=retries, backoff_factor=0.01, timeout=(1.0, deadline_s))
+
+
+@pytest.mark.parametrize("mode", ["drip-body", "drip-headers"])
+def test_dripping_answer_is_cut_at_the_deadline_and_retried(server, mode):
+    # A full drip takes ~5 s (body) or ~3.5 s (headers); the deadline is 0.5 s.
+    server.script["/p"] = [mode, "ok"]
+    stats = HttpStats()
+    started = time.monotonic()
+    assert fetch_json(session(stats, 0.5), server.url + "/p") == json.loads(BODY)
+    elapsed = time.monotonic() - started
+    assert len(server.hits["/p"]) == 2
+    assert server.hits["/p"][1] - server.hits["/p"][0] < 1.0  # cut near 0.5 s, not after the drip
+    assert elapsed < 1.5
+    assert stats.retries == 1
+
+
+@pytest.mark.parametrize("mode", ["drip-body", "drip-headers"])
+def test_dripping_answer_fails_after_retries_naming_the_url(server, mode):
+    server.script["/slow"] = [mode]
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError, match=r"GET http://127\.0\.0\.1:\d+/slow\?page=2 .*0\.4 s"):
+        fetch_json(session(HttpStats(), 0.4, retries=2), server.url + "/slow", {"page": 2})
+    elapsed = time.monotonic() - started
+    assert len(server.hits["/slow"]) == 3
+    assert 3 * 0.4 <= elapsed < 3 * 0.4 + 1.0  # three attempts of ~the deadline each, plus backoff
+
+
+def test_requests_path_cuts_a_dripping_body_too(server):
+    server.script["/p"] = ["drip-body", "ok"]
+    server.script["/slow"] = ["drip-body"]
+    stats = HttpStats()
+    http = session(stats, 0.5, retries=2)
+    http.trust_env = True  # as when *_proxy variables are set: every call goes through requests
+    started = time.monotonic()
+    assert fetch_json(http, server.url + "/p") == json.loads(BODY)
+    assert time.monotonic() - started < 1.5 and stats.retries == 1
+    with pytest.raises(requests.ConnectionError, match=r"GET http://127\.0\.0\.1:\d+/slow .*0\.5 s"):
+        fetch_json(http, server.url + "/slow")
+    assert len(server.hits["/slow"]) == 3
+
+
+def test_a_prompt_answer_on_a_kept_alive_connection_is_not_cut(server):
+    # The deadline restarts per request: five quick requests over one connection in > 0.3 s all pass.
+    server.script["/p"] = ["ok"]
+    stats = HttpStats()
+    http = session(stats, 0.3)
+    for _ in range(5):
+        assert fetch_json(http, server.url + "/p") == json.loads(BODY)
+        time.sleep(0.1)
+    assert stats.retries == 0
