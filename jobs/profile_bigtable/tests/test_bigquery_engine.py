@@ -61,7 +61,12 @@ def test_bigquery_engine_fills_exports_loads_and_deletes(run_cli, tmp_path, bigq
         "--deletion-source", f"{project}.telemetry.deletion_request",
     )  # fmt: skip
     _, filled = run_cli("--fill-bq", *engine)
-    assert filled["counts"] == {"source_rows": 4, "null_client_id_rows_dropped": 1, "profiles": 2}
+    assert filled["counts"] == {
+        "source_rows": 4,
+        "null_client_id_rows_dropped": 1,
+        "duplicate_rows_dropped": 0,
+        "profiles": 2,
+    }
 
     bucket_dir = bigquery.bucket_dir("taar-avro-bq")
     _, exported = run_cli("--bq-to-gcs", *engine, "--avro-gcs-bucket", "gs://taar-avro-bq")
@@ -108,3 +113,40 @@ def test_bigquery_engine_names_a_missing_dataset_or_table(run_cli, bigquery):
     assert f"dataset {project}.no_such_dataset not found" in summary["error"]
     _, summary = run_cli("--fill-bq", *engine, "--source", f"{project}.telemetry.no_such_table", expect_exit=1)
     assert "no_such_table" in summary["error"]
+
+
+DUPLICATES = """
+CREATE OR REPLACE TABLE `{table}` AS
+SELECT * FROM UNNEST([
+  STRUCT(DATE '2026-11-27' AS submission_date, 'dup' AS client_id, 'Oslo' AS city, 'nb' AS locale, 'Linux' AS os,
+    9.0 AS subsession_hours_sum, 1.0 AS places_bookmarks_count_mean,
+    1 AS scalar_parent_browser_engagement_tab_open_event_count_sum,
+    1 AS scalar_parent_browser_engagement_total_uri_count_sum,
+    1.0 AS scalar_parent_browser_engagement_unique_domains_count_mean,
+    ARRAY<STRUCT<addon_id STRING, user_disabled BOOL, app_disabled BOOL, is_system BOOL>>[] AS active_addons),
+  STRUCT(DATE '2026-11-27', 'dup', NULL, 'nb', 'Linux', 8.0, 1.0, 1, 1, 1.0,
+    [STRUCT('b@x' AS addon_id, FALSE AS user_disabled, FALSE AS app_disabled, FALSE AS is_system)]),
+  STRUCT(DATE '2026-11-27', 'dup', 'Rome', 'it', 'Darwin', 2.0, 1.0, 1, 1, 1.0,
+    [STRUCT('a@x' AS addon_id, FALSE AS user_disabled, FALSE AS app_disabled, FALSE AS is_system)]),
+  STRUCT(DATE '2026-11-27', 'dup', 'Rome', 'it', 'Darwin', 1.0, 1.0, 1, 1, 1.0,
+    [STRUCT('a@x' AS addon_id, FALSE AS user_disabled, FALSE AS app_disabled, FALSE AS is_system)]),
+  STRUCT(DATE '2026-11-27', 'nulls', NULL, NULL, NULL, 1.0, 1.0, 1, 1, 1.0,
+    [STRUCT('a@x' AS addon_id, FALSE AS user_disabled, FALSE AS app_disabled, FALSE AS is_system)])
+])
+"""
+
+
+def test_bigquery_engine_keeps_one_row_per_client_and_empty_strings_for_null_texts(run_cli, bigquery):
+    project = bigquery.project
+    client = bigquery.client()
+    source = f"{project}.telemetry.clients_last_seen_dups"
+    client.query(DUPLICATES.format(table=source)).result(timeout=60)
+    engine = ("--engine", "bigquery", "--gcp-project", project, "--iso-date", DATE, "--sample-rate", "1")
+    _, filled = run_cli("--fill-bq", *engine, "--source", source, "--bigquery-table-id", "taar_tmp_dups")
+    assert filled["counts"]["duplicate_rows_dropped"] == 3 and filled["counts"]["profiles"] == 2
+    rows = client.query(
+        f"SELECT client_id, city, locale, os, subsession_length FROM `{project}.taar_tmp.taar_tmp_dups`"
+    ).result(timeout=60)
+    assert sorted(tuple(row.values()) for row in rows) == sorted(
+        [(hash_client_id("dup"), "Rome", "it", "Darwin", 7200), (hash_client_id("nulls"), "", "", "", 3600)]
+    )

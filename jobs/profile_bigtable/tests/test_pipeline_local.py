@@ -35,7 +35,12 @@ def test_every_stage_runs_locally_with_only_the_stage_and_date(run_cli, tmp_path
     write_clients_last_seen(tmp_path / "taar-data" / "telemetry", rows, parts=2)
 
     _, filled = stage(run_cli, "--fill-bq")
-    assert filled["counts"] == {"source_rows": 42, "null_client_id_rows_dropped": 1, "profiles": 40}
+    assert filled["counts"] == {
+        "source_rows": 42,
+        "null_client_id_rows_dropped": 1,
+        "duplicate_rows_dropped": 0,
+        "profiles": 40,
+    }
     _, exported = stage(run_cli, "--bq-to-gcs")
     assert exported["counts"] == {"avro_files": 1, "rows": 40}
     assert exported["artifacts"] == [

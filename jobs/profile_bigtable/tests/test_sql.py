@@ -29,6 +29,7 @@ def test_sql_files_are_valid_bigquery(name):
     tables = {".".join(p.name for p in t.parts) for t in statements[0].find_all(exp.Table)}
     assert tables <= {
         "hashed",
+        "ranked",
         "proj.taar_tmp.taar_tmp_profile",
         "moz-fx-data-shared-prod.telemetry.clients_last_seen",
         "moz-fx-data-shared-prod.telemetry.deletion_request",
@@ -43,8 +44,10 @@ def test_fill_sql_hashes_the_client_id_before_anything_else_reads_it():
     assert cte.alias == "hashed"
     projection = {e.alias_or_name: e for e in cte.this.expressions}
     assert projection["client_id"].this.sql("bigquery") == "TO_HEX(SHA256(client_id))"
+    ranked = [c for c in statement.find_all(exp.CTE) if c.alias == "ranked"][0]
+    assert [t.name for t in ranked.this.find(exp.From).find_all(exp.Table)] == ["hashed"]
     outer = statement.expression
-    assert [t.name for t in outer.find(exp.From).find_all(exp.Table)] == ["hashed"]
+    assert [t.name for t in outer.find(exp.From).find_all(exp.Table)] == ["ranked"]
 
 
 def test_duckdb_transpilation_gives_the_hand_computed_rows(tmp_path):
@@ -78,7 +81,7 @@ def test_duckdb_transpilation_gives_the_hand_computed_rows(tmp_path):
     source = write_clients_last_seen(tmp_path, rows)
     warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", "taar_tmp", "profiles", str(source), str(tmp_path / "none"))
     result = warehouse.fill_profiles(DAY, sample_rate=1.0)
-    query = "SELECT * FROM taar_tmp.profiles ORDER BY city NULLS LAST"
+    query = "SELECT * FROM taar_tmp.profiles ORDER BY city DESC"
     got = warehouse._con.execute(query).to_arrow_table().to_pylist()
     warehouse.close()
 
@@ -99,7 +102,7 @@ def test_duckdb_transpilation_gives_the_hand_computed_rows(tmp_path):
         },
         {
             "client_id": hash_client_id("client-c"),
-            "city": None,
+            "city": "",
             "locale": "fr",
             "os": "Linux",
             "subsession_length": 0,

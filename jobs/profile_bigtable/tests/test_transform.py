@@ -97,3 +97,8 @@ def test_sample_threshold_scales_the_rate_to_the_hex_prefix(rate, threshold):
 def test_sample_rate_outside_unit_interval_is_refused():
     with pytest.raises(ValueError, match="--sample-rate"):
         queries.sample_threshold(1.5)
+
+
+def test_null_city_locale_os_become_empty_strings_the_fetchers_default():
+    payload = profile_payload(avro_row(city=None, locale=None, os=None))
+    assert (payload["city"], payload["locale"], payload["os"]) == ("", "", "")

@@ -15,7 +15,7 @@ from taar_common.cli import DATE, RunSummary, configure_logging
 from taar_common.hashing import hash_client_id
 from taar_common.storage import LOCAL_DATA_ROOT, Storage, resolve_bucket_url
 
-from taar_profile_bigtable import stages
+from taar_profile_bigtable import identifiers, stages
 from taar_profile_bigtable.transform import decode_payload
 
 log = logging.getLogger("taar_profile_bigtable")
@@ -38,6 +38,20 @@ def _shard(value: str) -> tuple[int, int]:
     return index, count
 
 
+def _checked(check: Callable[[str], str]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback applying one naming rule of `identifiers` (None passes: the default applies)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except identifiers.InvalidIdentifier as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Where the profiles live: shared by the stages and `get`."""
     options = [
@@ -45,13 +59,20 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--gcp-project",
             default=stages.LOCAL_PROJECT,
             show_default=True,
+            callback=_checked(identifiers.gcp_project_id),
             help="GCP project of BigQuery and Bigtable.",
         ),
         click.option(
-            "--bigtable-instance-id", help=f"Bigtable instance (default {stages.LOCAL_INSTANCE} on the emulator)."
+            "--bigtable-instance-id",
+            callback=_checked(identifiers.bigtable_instance_id),
+            help=f"Bigtable instance (default {stages.LOCAL_INSTANCE} on the emulator).",
         ),
         click.option(
-            "--bigtable-table-id", default="taar_profile", show_default=True, help="Bigtable table of the profiles."
+            "--bigtable-table-id",
+            default="taar_profile",
+            show_default=True,
+            callback=_checked(identifiers.bigtable_table_id),
+            help="Bigtable table of the profiles.",
         ),
         click.option(
             "--sink",
@@ -112,9 +133,16 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "--bigquery-dataset-id",
     default="taar_tmp",
     show_default=True,
+    callback=_checked(identifiers.bigquery_dataset_id),
     help="Dataset (DuckDB: schema) of the temporary table.",
 )
-@click.option("--bigquery-table-id", default="taar_tmp_profile", show_default=True, help="The temporary table.")
+@click.option(
+    "--bigquery-table-id",
+    default="taar_tmp_profile",
+    show_default=True,
+    callback=_checked(identifiers.bigquery_table_id),
+    help="The temporary table.",
+)
 @click.option(
     "--avro-gcs-bucket",
     help=f"Where the Avro files go: URL, path or bare GCS bucket name. Default ./{LOCAL_DATA_ROOT}/{AVRO_BUCKET}.",
@@ -189,6 +217,13 @@ def settings_from_options(**o: Any) -> stages.Settings:
     """Fill in the embedded defaults that depend on other options."""
     engine = o["engine"]
     index, count = _shard(o["shard"])
+    if engine == "bigquery":  # the tables reach the SQL text: checked like the other ids
+        for option in ("source", "deletion_source"):
+            try:
+                if o[option]:
+                    identifiers.bigquery_table_reference(o[option])
+            except identifiers.InvalidIdentifier as exc:
+                raise click.BadParameter(str(exc), param_hint="--" + option.replace("_", "-")) from None
     return stages.Settings(
         day=o["day"],
         gcp_project=o["gcp_project"],

@@ -17,11 +17,22 @@ def sql_text(name: str) -> str:
     return resources.files("taar_profile_bigtable").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
+def quote_table(table: str) -> str:
+    """`table` (`[project.]dataset.table` or a view name) as one back-quoted BigQuery identifier.
+
+    The ids were checked against the services' naming rules when the options were parsed;
+    this refuses anything that could still close the quotes (defence in depth).
+    """
+    if not table or any(ch in table for ch in "`\\") or not table.isprintable():
+        raise ValueError(f"table name {table!r} cannot be quoted safely")
+    return f"`{table}`"
+
+
 def render(name: str, **tables: str) -> str:
-    """The BigQuery SQL of `name` with its table placeholders filled in."""
+    """The BigQuery SQL of `name` with its table placeholders filled in, each quoted."""
     text = sql_text(name)
     for placeholder, table in tables.items():
-        text = text.replace("{" + placeholder + "}", table)
+        text = text.replace("{" + placeholder + "}", quote_table(table))
     if "{" in text.replace("{}", ""):
         raise ValueError(f"sql/{name}.sql has unfilled placeholders; given {sorted(tables)}")
     return text

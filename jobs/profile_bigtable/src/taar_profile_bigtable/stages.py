@@ -118,15 +118,17 @@ def fill_bq(settings: Settings, summary: RunSummary, storage: Storage) -> None:
         result = warehouse.fill_profiles(settings.day, settings.sample_rate)
     summary.count("source_rows", result.source_rows)
     summary.count("null_client_id_rows_dropped", result.null_client_id_rows)
+    summary.count("duplicate_rows_dropped", result.duplicate_client_id_rows)
     summary.count("profiles", result.profiles)
     summary.details["table"] = f"{settings.engine}:{settings.bigquery_dataset_id}.{settings.bigquery_table_id}"
     log.info(
-        "filled %s.%s: %d profiles from %d rows (%d without client_id dropped)",
+        "filled %s.%s: %d profiles from %d rows (%d without client_id, %d repeating a client dropped)",
         settings.bigquery_dataset_id,
         settings.bigquery_table_id,
         result.profiles,
         result.source_rows,
         result.null_client_id_rows,
+        result.duplicate_client_id_rows,
     )
 
 

@@ -32,7 +32,7 @@ class ProfileRowError(ValueError):
 
 
 def profile_payload(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload dict of one row; null metrics become 0 and null add-on entries are dropped."""
+    """The payload dict of one row; null metrics become 0, null texts "", null add-on entries are dropped."""
     client_id = row.get("client_id")
     if not client_id:
         raise ProfileRowError("row has no client_id")
@@ -41,7 +41,10 @@ def profile_payload(row: Mapping[str, Any]) -> dict[str, Any]:
         raise ProfileRowError("row's client_id is not a sha256 hex digest (was the id hashed in the SQL?)")
     payload: dict[str, Any] = {"client_id": client_id}
     for name in TEXT_FIELDS:
-        payload[name] = row.get(name)
+        # The SQL already turns null into "" (the fetcher's own default, applied by it only to
+        # a missing key); kept here too for Avro files written before it did.
+        value = row.get(name)
+        payload[name] = "" if value is None else value
     for name in METRIC_FIELDS:
         value = row.get(name)
         payload[name] = 0 if value is None else value

@@ -28,6 +28,7 @@ class WarehouseError(RuntimeError):
 class FillResult:
     source_rows: int
     null_client_id_rows: int
+    duplicate_client_id_rows: int
     profiles: int
 
 
@@ -54,6 +55,10 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _duckdb_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class DuckDBWarehouse:
     """The temporary table lives in a DuckDB file; sources are local Parquet datasets."""
 
@@ -72,6 +77,11 @@ class DuckDBWarehouse:
     def table(self) -> str:
         return f"{self.dataset_id}.{self.table_id}"
 
+    @property
+    def quoted_table(self) -> str:
+        """The temporary table as DuckDB SQL (ids checked by the CLI, quoted here as well)."""
+        return f"{_duckdb_identifier(self.dataset_id)}.{_duckdb_identifier(self.table_id)}"
+
     def _view(self, name: str, location: str, option: str) -> str:
         glob = _parquet_glob(location, option)
         self._con.execute(
@@ -82,13 +92,13 @@ class DuckDBWarehouse:
 
     def fill_profiles(self, day: dt.date, sample_rate: float) -> FillResult:
         source = self._view("clients_last_seen", self.source, "--source")
-        self._con.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.dataset_id}"')
+        self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_duckdb_identifier(self.dataset_id)}")
         stats_sql = queries.to_duckdb(queries.render("source_stats", source_table=source))
-        source_rows, null_rows = self._con.execute(stats_sql, {"submission_date": day}).fetchone()
+        source_rows, null_rows, duplicate_rows = self._con.execute(stats_sql, {"submission_date": day}).fetchone()
         fill_sql = queries.to_duckdb(queries.render("fill_profiles", destination_table=self.table, source_table=source))
         self._con.execute(fill_sql, {"submission_date": day, "sample_threshold": queries.sample_threshold(sample_rate)})
-        (profiles,) = self._con.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()
-        return FillResult(source_rows, null_rows, profiles)
+        (profiles,) = self._con.execute(f"SELECT COUNT(*) FROM {self.quoted_table}").fetchone()
+        return FillResult(source_rows, null_rows, duplicate_rows, profiles)
 
     def _require_table(self) -> None:
         found = self._con.execute(
@@ -100,7 +110,7 @@ class DuckDBWarehouse:
 
     def export_avro(self, storage: Storage, bucket_url: str, day: dt.date) -> tuple[list[str], int | None]:
         self._require_table()
-        reader = self._con.execute(f"SELECT * FROM {self.table}").to_arrow_reader(10_000)
+        reader = self._con.execute(f"SELECT * FROM {self.quoted_table}").to_arrow_reader(10_000)
         return avro_files.write_avro_files(storage, bucket_url, day, reader, reader.schema)
 
     def drop_profiles_table(self) -> bool:
@@ -108,7 +118,7 @@ class DuckDBWarehouse:
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [self.dataset_id, self.table_id],
         ).fetchone()[0]
-        self._con.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self._con.execute(f"DROP TABLE IF EXISTS {self.quoted_table}")
         return bool(existed)
 
     def deletion_keys(self, start: dt.date, end: dt.date) -> list[str]:
@@ -195,7 +205,9 @@ class BigQueryWarehouse:
             sample_threshold=queries.sample_threshold(sample_rate),
         )
         profiles = self.client.get_table(self.table).num_rows
-        return FillResult(stats["source_rows"], stats["null_client_id_rows"], int(profiles or 0))
+        return FillResult(
+            stats["source_rows"], stats["null_client_id_rows"], stats["duplicate_client_id_rows"], int(profiles or 0)
+        )
 
     def export_avro(self, storage: Storage, bucket_url: str, day: dt.date) -> tuple[list[str], int | None]:
         from google.api_core import exceptions
