@@ -20,9 +20,10 @@ import socket
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import requests
 import urllib3
@@ -38,6 +39,10 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 class MalformedResponseError(RuntimeError):
     """A response body was not the JSON it should be, even after retries."""
+
+
+class PagingError(RuntimeError):
+    """A paginated answer's `next` link leaves the API's origin, loops, or never ends; names the URL."""
 
 
 @dataclass
@@ -370,3 +375,74 @@ def fetch_json(
     raise MalformedResponseError(
         f"GET {url} params={params}: body is not valid JSON after {attempts} attempts ({last_error})"
     )
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+MAX_PAGES = 500
+"""Pages followed when an answer declares no `page_count`: AMO's 25,000-result window at 50 a page."""
+
+
+def url_origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, lower-cased, with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(scheme)
+
+
+def _page_key(url: str) -> tuple[Any, ...]:
+    """A page's identity: origin, path and the query pairs in any order."""
+    parts = urlsplit(url)
+    return (*url_origin(url), parts.path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True))))
+
+
+def iter_pages(
+    session: TimeoutSession,
+    url: str,
+    params: dict[str, Any] | None = None,
+    *,
+    api_url: str,
+    max_pages: int = MAX_PAGES,
+) -> Iterator[tuple[str, Any]]:
+    """(page URL, JSON payload) of each page of a paginated answer, following `next` links.
+
+    A `next` is followed only on the scheme, host and port of `api_url` (the jobs' `--amo-url`)
+    and only to a page not read yet; otherwise `PagingError` names the link. The first page's
+    `page_count` bounds the walk (a server minting fresh `next` links cannot keep a job
+    paging); without one, `max_pages` does, and exceeding it is an error.
+    """
+    origin = url_origin(api_url)
+    page_url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}" if params else url
+    if url_origin(page_url) != origin:
+        raise PagingError(f"{page_url}: not on the API's scheme, host and port ({api_url})")
+    seen = {_page_key(page_url)}
+    request_url, request_params = url, params
+    page_limit: int | None = None
+    limit_declared = False
+    pages = 0
+    while True:
+        payload = fetch_json(session, request_url, request_params)
+        pages += 1
+        yield page_url, payload
+        if not isinstance(payload, dict) or payload.get("next") is None:
+            return
+        if page_limit is None:
+            declared = payload.get("page_count")
+            limit_declared = isinstance(declared, int) and not isinstance(declared, bool) and declared >= 1
+            page_limit = declared if limit_declared else max_pages
+        link = payload["next"]
+        if not isinstance(link, str) or not link:
+            raise PagingError(f"{page_url}: 'next' is not a URL ({link!r})")
+        next_url = urljoin(page_url, link)
+        if url_origin(next_url) != origin:
+            raise PagingError(f"{page_url}: next link {next_url} leaves the API's scheme, host and port ({api_url})")
+        key = _page_key(next_url)
+        if key in seen:
+            raise PagingError(f"{page_url}: next link {next_url} points to a page already read (a paging loop)")
+        if pages >= page_limit:
+            if not limit_declared:
+                raise PagingError(f"{page_url}: still a next link ({next_url}) after {max_pages} pages")
+            log.warning("%s: stopping at page_count=%d; ignoring next link %s", page_url, page_limit, next_url)
+            return
+        seen.add(key)
+        request_url, request_params, page_url = next_url, None, next_url
