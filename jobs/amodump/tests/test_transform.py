@@ -1,15 +1,21 @@
+import datetime as dt
+from fractions import Fraction
+
 import pytest
 from taar_amodump.transform import (
     ListingPart,
     MalformedPageError,
     SearchPage,
     VersionsPage,
+    build_dump,
     canonical_record,
+    is_refresh_day,
     last_page_number,
     listing_gap,
     oldest_version_created,
     parse_search_page,
     parse_versions_page,
+    reusable_first_create_dates,
     split_part,
 )
 
@@ -143,32 +149,66 @@ def test_last_page_number(count, last):
     assert last_page_number(count, 50) == last
 
 
-def test_split_by_created_halves_the_known_span():
-    part = ListingPart(created_min=1000, created_max=1999)
-    left, right = split_part(part)
-    assert left.filters() == {"created__lt": "1970-01-01T00:25:00Z"}
-    assert right.filters() == {"created__gte": "1970-01-01T00:25:00Z"}
-    assert (left.created_span(), right.created_span()) == ((1000, 1499), (1500, 1999))
+def _at(epoch_s: int, users: int = 0) -> dict:
+    moment = dt.datetime.fromtimestamp(epoch_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"guid": f"a{epoch_s}-{users}@x", "created": moment, "average_daily_users": users}
 
 
-def test_split_falls_back_to_users_within_one_second():
-    part = ListingPart(created_gte=1500, created_lt=1501, users_max=9)
-    left, right = split_part(part)
-    assert left.filters() == {
-        "created__gte": "1970-01-01T00:25:00Z",
-        "created__lt": "1970-01-01T00:25:01Z",
-        "users__lt": 5,
+def test_split_by_created_bisects_up_to_the_newest_on_page_one():
+    part = ListingPart(created_gte=1000)
+    left, right = split_part(part, [_at(1999), _at(1500)])
+    assert (left, right) == (ListingPart(created_gte=1000, created_lt=1500), ListingPart(created_gte=1500))
+    assert left.filters() == {"created__gte": 1_000_000, "created__lt": 1_500_000}
+    assert (left.sort, right.sort) == ("created", "created")
+
+
+def test_unbounded_part_bisects_from_the_epoch():
+    left, right = split_part(ListingPart(), [_at(2001), _at(5)])
+    assert (left.created_lt, right.created_gte) == (1001, 1001)
+
+
+def test_burst_in_one_second_is_re_asked_by_users_then_split_on_users():
+    part = ListingPart(created_gte=1500)
+    (by_users,) = split_part(part, [_at(1500), _at(1500)])
+    assert by_users == ListingPart(created_gte=1500, by_users=True) and by_users.sort == "users"
+    left, right = split_part(by_users, [_at(1500, users=9), _at(1500, users=3)])
+    assert left.filters() == {"created__gte": 1_500_000, "users__lt": 5}
+    assert right.filters() == {"created__gte": 1_500_000, "users__gte": 5}
+
+
+def test_part_with_one_users_value_cannot_split():
+    assert split_part(ListingPart(users_gte=7, by_users=True), [_at(1500, users=7)]) is None
+    assert split_part(ListingPart(by_users=True), []) is None
+
+
+def test_refresh_days_cover_every_add_on_weekly_and_a_seventh_each_day():
+    guids = [f"addon-{i}@example.org" for i in range(3000)]
+    week = [dt.date(2026, 11, 20) + dt.timedelta(days=k) for k in range(7)]
+    per_day = [sum(is_refresh_day(g, day, Fraction(1, 7)) for g in guids) for day in week]
+    assert all(abs(n - 3000 / 7) < 60 for n in per_day), per_day
+    assert all(sum(is_refresh_day(g, day, Fraction(1, 7)) for day in week) == 1 for g in guids)
+    assert not any(is_refresh_day(g, week[0], Fraction(0)) for g in guids)
+    assert all(is_refresh_day(g, week[0], Fraction(1)) for g in guids)
+
+
+def test_reuse_skips_refresh_day_and_unparseable_records():
+    day = dt.date(2026, 11, 27)
+    due = next(f"g{i}@x" for i in range(100) if is_refresh_day(f"g{i}@x", day, Fraction(1, 7)))
+    kept = next(f"g{i}@x" for i in range(100) if not is_refresh_day(f"g{i}@x", day, Fraction(1, 7)))
+    previous = {
+        due: {"first_create_date": "2019-01-01T00:00:00Z"},
+        kept: {"first_create_date": "2018-01-01T00:00:00Z"},
+        "bad@x": {"first_create_date": None},
+        "odd@x": "not a record",
     }
-    assert right.filters() == {
-        "created__gte": "1970-01-01T00:25:00Z",
-        "created__lt": "1970-01-01T00:25:01Z",
-        "users__gte": 5,
-    }
-    assert split_part(ListingPart(created_gte=1500, created_lt=1501, users_gte=7, users_lt=8, users_max=9)) is None
+    assert reusable_first_create_dates(previous, day, Fraction(1, 7)) == {kept: "2018-01-01T00:00:00Z"}
 
 
-def test_split_needs_users_bounds():
-    assert split_part(ListingPart(created_gte=1500, created_lt=1501)) is None
+def test_build_dump_is_sorted_by_guid_and_skips_undated_add_ons():
+    listed = {"b@x": {**V5_ADDON, "guid": "b@x"}, "a@x": {**V5_ADDON, "guid": "a@x"}, "c@x": V5_ADDON}
+    dump = build_dump(listed, {"b@x": "2020-01-01T00:00:00Z", "a@x": "2019-01-01T00:00:00Z"})
+    assert list(dump) == ["a@x", "b@x"]
+    assert dump["a@x"]["first_create_date"] == "2019-01-01T00:00:00Z"
 
 
 def test_gap_names_the_parts_and_the_difference():

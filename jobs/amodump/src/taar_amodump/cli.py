@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 
 import click
 from taar_common.cli import (
@@ -15,10 +16,20 @@ from taar_common.cli import (
     storage_options,
 )
 
-from taar_amodump.job import RESULT_WINDOW, AmodumpOptions, run_amodump
+from taar_amodump.job import DEFAULT_REFRESH_FRACTION, RESULT_WINDOW, AmodumpOptions, run_amodump
 
 DEFAULT_BUCKET = "telemetry-parquet"
 DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
+
+
+def _fraction(ctx: click.Context, param: click.Parameter, value: str) -> Fraction:
+    try:
+        fraction = Fraction(value)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise click.BadParameter(f"{value!r} is not a number or a fraction like 1/7") from exc
+    if not 0 <= fraction <= 1:
+        raise click.BadParameter(f"{value} is not between 0 and 1")
+    return fraction
 
 
 @click.command()
@@ -40,6 +51,22 @@ DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
     show_default=True,
     help="Most results AMO returns per query; larger listings are split by created/users ranges.",
 )
+@click.option(
+    "--previous",
+    "previous_url",
+    default=None,
+    help="Dump whose first_create_dates are reused (default: the current latest copy at the output "
+    "location, when it exists and is readable).",
+)
+@click.option(
+    "--refresh-fraction",
+    default=str(DEFAULT_REFRESH_FRACTION),
+    show_default=True,
+    callback=_fraction,
+    help="Share of known add-ons whose versions are re-read each day (by GUID and date; 1/7 re-reads each "
+    "one weekly). New add-ons are always read.",
+)
+@click.option("--full", is_flag=True, help="Read every add-on's versions; ignore any previous dump.")
 @click.option("--progress-interval", type=float, default=5.0, show_default=True, help="Seconds between progress lines.")
 @click.option("--verbose", is_flag=True, help="Debug logging (every retry).")
 def main(
@@ -53,14 +80,18 @@ def main(
     workers: int,
     max_missing: int,
     result_window: int,
+    previous_url: str | None,
+    refresh_fraction: Fraction,
+    full: bool,
     http_timeout: float,
     retries: int,
     retry_backoff: float,
     progress_interval: float,
     verbose: bool,
 ) -> None:
-    """Dump every AMO extension (beyond the 30,000 search window) with its first_create_date
-    to PREFIX/extended_addons_database[YYYYMMDD].json."""
+    """Dump every AMO extension (beyond the 25,000 search window) with its first_create_date
+    to PREFIX/extended_addons_database[YYYYMMDD].json, re-reading versions only for new add-ons
+    and a daily share of known ones unless --full."""
     configure_logging(verbose)
     options = AmodumpOptions(
         amo_url=amo_url,
@@ -75,6 +106,9 @@ def main(
         retries=retries,
         retry_backoff_s=retry_backoff,
         progress_interval_s=progress_interval,
+        previous_url=previous_url,
+        full=full,
+        refresh_fraction=refresh_fraction,
     )
     summary = RunSummary("amodump")
     summary.run(lambda: run_amodump(options, summary))

@@ -1,14 +1,17 @@
-"""Pure parts of the AMO dump: response parsing, the canonical record, query splitting.
+"""Pure parts of the AMO dump: response parsing, the canonical record, query splitting,
+which add-ons' versions to re-read.
 
-No I/O here: `job.py` feeds these functions the JSON bodies it fetched.
+No I/O here: `crawler.py` feeds these functions the JSON bodies it fetched.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
 RECOMMENDED = "recommended"
@@ -101,11 +104,6 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def format_timestamp(moment: dt.datetime) -> str:
-    """The `YYYY-MM-DDTHH:MM:SSZ` form AMO uses and accepts in `created__gte/__lt`."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def canonical_categories(categories: Any) -> list[str]:
     """Category slugs as one sorted list: v5 gives a list, v4 `{app: [slugs]}`."""
     if isinstance(categories, dict):
@@ -194,69 +192,102 @@ def canonical_record(addon: dict[str, Any], first_create_date: str) -> dict[str,
 
 @dataclass(frozen=True)
 class ListingPart:
-    """A sub-query of the listing: half-open `created` and `users` ranges (None = unbounded).
-
-    `created_min`/`created_max` are the known extremes of the add-ons inside (epoch seconds),
-    used to choose split points; they are hints, not filters.
-    """
+    """A sub-query of the listing: half-open `created` (epoch seconds) and `users` ranges
+    (None = unbounded). A part `by_users` holds add-ons created within one second: it is
+    ordered and split by `users` instead of `created`."""
 
     created_gte: int | None = None
     created_lt: int | None = None
     users_gte: int | None = None
     users_lt: int | None = None
-    created_min: int | None = None
-    created_max: int | None = None
-    users_max: int | None = None
+    by_users: bool = False
 
     def filters(self) -> dict[str, str | int]:
-        """The v5 range filters selecting this part."""
+        """AMO v5 threshold filters selecting this part (`created__*` as millisecond timestamps)."""
         params: dict[str, str | int] = {}
         if self.created_gte is not None:
-            params["created__gte"] = format_timestamp(dt.datetime.fromtimestamp(self.created_gte, dt.UTC))
+            params["created__gte"] = self.created_gte * 1000
         if self.created_lt is not None:
-            params["created__lt"] = format_timestamp(dt.datetime.fromtimestamp(self.created_lt, dt.UTC))
+            params["created__lt"] = self.created_lt * 1000
         if self.users_gte is not None:
             params["users__gte"] = self.users_gte
         if self.users_lt is not None:
             params["users__lt"] = self.users_lt
         return params
 
+    @property
+    def sort(self) -> str:
+        """AMO sorts only descending: `created` (newest first) or `users` (most first)."""
+        return "users" if self.by_users else "created"
+
     def describe(self) -> str:
         return " ".join(f"{k}={v}" for k, v in self.filters().items()) or "(unsplit)"
 
-    def created_span(self) -> tuple[int, int] | None:
-        """The [low, high] seconds that can hold add-ons of this part, if known."""
-        low = self.created_min if self.created_min is not None else self.created_gte
-        high = (
-            self.created_max
-            if self.created_max is not None
-            else (None if self.created_lt is None else self.created_lt - 1)
-        )
-        if low is None or high is None:
-            return None
-        if self.created_gte is not None:
-            low = max(low, self.created_gte)
-        if self.created_lt is not None:
-            high = min(high, self.created_lt - 1)
-        return low, high
+
+def newest_created(first_page: Iterable[dict[str, Any]]) -> int | None:
+    """The newest parseable `created` (epoch seconds) on page 1 of a `sort=created` query."""
+    moments = [parse_timestamp(addon.get("created")) for addon in first_page]
+    return max((int(m.timestamp()) for m in moments if m is not None), default=None)
 
 
-def split_part(part: ListingPart) -> tuple[ListingPart, ListingPart] | None:
-    """Two disjoint parts covering `part`: by `created` while it spans more than a second,
-    else by `users` (needs `users_max`); None when neither can split further."""
-    span = part.created_span()
-    if span is not None and span[1] > span[0]:
-        middle = span[0] + (span[1] - span[0] + 1) // 2
-        return (
-            replace(part, created_lt=middle, created_max=middle - 1),
-            replace(part, created_gte=middle, created_min=middle),
-        )
-    low = part.users_gte or 0
-    bounds = [b for b in (part.users_max, None if part.users_lt is None else part.users_lt - 1) if b is not None]
-    if bounds and min(bounds) > low:
-        middle = low + (min(bounds) - low + 1) // 2
-        return replace(part, users_lt=middle, users_max=middle - 1), replace(part, users_gte=middle)
-    return None
+def most_users(first_page: Iterable[dict[str, Any]]) -> int | None:
+    """The highest `average_daily_users` on page 1 of a `sort=users` query."""
+    users = [a.get("average_daily_users") for a in first_page]
+    return max((u for u in users if isinstance(u, int) and not isinstance(u, bool)), default=None)
+
+
+def split_part(part: ListingPart, first_page: list[dict[str, Any]]) -> list[ListingPart] | None:
+    """Parts that together select exactly `part`, chosen from its first page (newest first).
+
+    By `created`: bisect [lower bound, newest created] at a second boundary. When every add-on
+    sits in the lower bound's second (a burst), the same part is re-asked `by_users`. By
+    `users`: bisect [lower bound, most users]. None when one users value holds the whole part.
+    Split points only steer the search: the halves always partition the part's own ranges.
+    """
+    if not part.by_users:
+        low, high = part.created_gte or 0, newest_created(first_page)
+        if high is None or high <= low:
+            return [replace(part, by_users=True)]
+        middle = low + (high - low + 1) // 2
+        return [replace(part, created_lt=middle), replace(part, created_gte=middle)]
+    low, high = part.users_gte or 0, most_users(first_page)
+    if high is None or high <= low:
+        return None
+    middle = low + (high - low + 1) // 2
+    return [replace(part, users_lt=middle), replace(part, users_gte=middle)]
+
+
+def is_refresh_day(guid: str, day: dt.date, fraction: Fraction) -> bool:
+    """Whether `guid`'s versions are re-read on `day`: about `fraction` of the add-ons a day,
+    each at least once every ceil(1 / fraction) days (fraction 1/7: once a week).
+
+    Each GUID gets a stable phase u in [0, 1) from SHA-256 (not Python's salted hash); it is
+    re-read on the days where u + day * fraction crosses an integer.
+    """
+    if fraction <= 0:
+        return False
+    phase = Fraction(int.from_bytes(hashlib.sha256(guid.encode()).digest()[:8], "big"), 2**64)
+    ordinal = day.toordinal()
+    return math.floor(phase + ordinal * fraction) != math.floor(phase + (ordinal - 1) * fraction)
+
+
+def reusable_first_create_dates(previous: Mapping[str, Any], day: dt.date, fraction: Fraction) -> dict[str, str]:
+    """`first_create_date` of the previous dump's add-ons not due for a refresh on `day`.
+
+    An add-on's oldest version does not change while it stays, so the value can be reused;
+    records without a parseable one are re-read.
+    """
+    reusable = {}
+    for guid, record in previous.items():
+        created = record.get("first_create_date") if isinstance(record, dict) else None
+        if parse_timestamp(created) is not None and not is_refresh_day(guid, day, fraction):
+            reusable[guid] = created
+    return reusable
+
+
+def build_dump(listed: Mapping[str, dict[str, Any]], first_create_dates: Mapping[str, str]) -> dict[str, Any]:
+    """The dump `{guid: record}`, sorted by GUID, of the listed add-ons with a first_create_date."""
+    return {guid: canonical_record(listed[guid], first_create_dates[guid]) for guid in sorted(first_create_dates)}
 
 
 def listing_gap(total: int, part_counts: dict[str, int], listed: int) -> str | None:
