@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from conftest import FAST_RETRIES, PREFIX, run_cli
+from taar_amodump.transform import is_refresh_day
 from taar_common.storage import Storage, join_url
 from taar_fixtures.amo import AmoFixtureServer, FaultPlan, FaultRule, generate_catalogue
 from taar_fixtures.amo.api import AmoApi
@@ -322,3 +325,83 @@ def test_python_dash_m_explains_every_option():
     assert result.returncode == 0
     for option in ["--date", "--bucket", "--prefix", "--amo-url", "--workers", "--max-missing", "--compress"]:
         assert option in result.stdout
+
+
+# --- incremental dumps ---------------------------------------------------------------------
+
+
+def _dump_run(root, amo, day: str, *extra: str):
+    run = run_cli("--date", day, "--bucket", str(root), "--amo-url", amo.url, "--workers", "4", *extra, *FAST_RETRIES)
+    assert run.exit_code == 0, run.stderr[-3000:]
+    return run
+
+
+def _dated(root, day: str) -> bytes:
+    return Storage().read_bytes(join_url(str(root), PREFIX, f"extended_addons_database{day}.json"))
+
+
+def _due(guid: str, day: str) -> bool:
+    return is_refresh_day(guid, dt.datetime.strptime(day, "%Y%m%d").date(), Fraction(1, 7))
+
+
+def test_incremental_dump_equals_full_dump_byte_for_byte(tmp_path):
+    catalogue = generate_catalogue(300, seed=8)
+    new = catalogue.guids[100:105]
+    with AmoFixtureServer(catalogue) as amo:
+        _dump_run(tmp_path / "full", amo, "20261126", "--full")
+        previous = Storage().read_json(join_url(str(tmp_path / "full"), PREFIX, "extended_addons_database.json"))
+        for guid in new:  # as if they were listed after yesterday's dump
+            del previous[guid]
+        previous_url = str(tmp_path / "previous.json")
+        Storage().write_bytes(previous_url, json.dumps(previous).encode())
+        default = _dump_run(tmp_path / "full", amo, "20261127")  # reuses the latest copy found there
+        assert default.summary["details"]["mode"] == "incremental"
+        full = _dump_run(tmp_path / "again", amo, "20261127", "--full")
+        before = amo.requests_by_kind["versions"]
+        incremental = _dump_run(tmp_path / "incremental", amo, "20261127", "--previous", previous_url)
+        versions_requests = amo.requests_by_kind["versions"] - before
+    assert _dated(tmp_path / "incremental", "20261127") == _dated(tmp_path / "again", "20261127")
+    due = {g for g in catalogue.guids if g not in new and _due(g, "20261127")}
+    counts = incremental.summary["counts"]
+    assert counts["versions_fetched"] == len(due) + len(new)
+    assert counts["versions_reused"] == 300 - len(due) - len(new)
+    big = sum(1 for g in set(new) | due if catalogue.n_versions(g) > 50)
+    assert versions_requests == len(due) + len(new) + big
+    assert full.summary["counts"]["versions_fetched"] == 300
+    assert incremental.summary["details"]["previous"] == previous_url
+
+
+def test_changed_oldest_version_is_caught_on_its_refresh_day(tmp_path):
+    catalogue = generate_catalogue(120, seed=9)
+    with AmoFixtureServer(catalogue) as amo:
+        _dump_run(tmp_path, amo, "20261120", "--full")
+        guid = catalogue.guids[7]
+        days = [(dt.date(2026, 11, 21) + dt.timedelta(days=k)).strftime("%Y%m%d") for k in range(7)]
+        quiet = next(day for day in days if not _due(guid, day))
+        refresh = next(day for day in days if _due(guid, day))
+        before = catalogue.first_create_date(guid)
+        offset = int(catalogue._c["version_offsets"][catalogue.index_of(guid)])
+        catalogue._c["version_created"][offset] -= 86_400  # AMO now shows an older oldest version
+        changed = catalogue.first_create_date(guid)
+        assert changed != before
+        _dump_run(tmp_path, amo, quiet)
+        stale = json.loads(_dated(tmp_path, quiet))[guid]["first_create_date"]
+        _dump_run(tmp_path, amo, refresh)
+        caught = json.loads(_dated(tmp_path, refresh))[guid]["first_create_date"]
+    assert (stale, caught) == (before, changed)
+
+
+def test_unreadable_explicit_previous_fails_naming_it(tmp_path, amo):
+    missing = str(tmp_path / "nowhere.json")
+    run = run_cli("--date", DAY, "--bucket", str(tmp_path), "--amo-url", amo.url, "--previous", missing, *FAST_RETRIES)
+    assert run.exit_code == 1
+    assert f"--previous {missing} is not readable" in run.summary["error"]
+    assert not list(Path(tmp_path).rglob("*.json"))
+
+
+def test_refresh_fraction_zero_reads_only_new_add_ons(tmp_path, small_catalogue, amo):
+    _dump_run(tmp_path, amo, "20261126", "--full")
+    before = amo.requests_by_kind["versions"]
+    run = _dump_run(tmp_path, amo, "20261127", "--refresh-fraction", "0")
+    assert amo.requests_by_kind["versions"] == before
+    assert (run.summary["counts"]["versions_fetched"], run.summary["counts"]["versions_reused"]) == (0, 80)
