@@ -12,6 +12,7 @@ from taar_common.storage import encode_json
 
 GUIDS = ["adblock@example.com", "{0b4c9a63-4f55-4d8a-9d3e-6d2f5b1c7a01}", "tabs@example.com", "dark@example.com"]
 EXTRA = ["pioneer-opt-in@mozilla.org", "old@example.com"]
+DATA_DATE = "20240501"
 
 
 def addon_record(guid: str, name: Any, *, featured: bool = False) -> dict[str, Any]:
@@ -113,6 +114,34 @@ def sample_runs() -> list[dict[str, Any]]:
     ]
 
 
+def profile_stage_runs() -> list[dict[str, Any]]:
+    """The seven profile_bigtable stages with the counts their summaries carry (a wide table if drawn naively)."""
+    stages = {
+        "fill-bq": {"source_rows": 1200, "null_client_id_rows_dropped": 3, "profiles": 1197},
+        "bq-to-gcs": {"avro_files": 2, "rows": 1197},
+        "gcs-to-bigtable": {
+            "table_created": 1,
+            "avro_files_total": 2,
+            "avro_files_loaded": 2,
+            "rows_written": 1197,
+            "rows_without_client_id_skipped": 0,
+        },
+        "wipe-bigquery-tmp-table": {"tables_dropped": 1},
+        "wipe-avro": {"avro_files_deleted": 2},
+        "delete-opt-out": {"deletion_requests": 40, "rows_deleted": 31},
+    }
+    return [
+        {
+            "job": "profile_bigtable",
+            "status": "ok",
+            "counts": counts,
+            "durations_s": {"total": 1.0},
+            "details": {"stage": stage},
+        }
+        for stage, counts in stages.items()
+    ]
+
+
 LAYOUT = {
     "extended_addons_database": "telemetry-ml/addon_recommender",
     "whitelist_addons_database": "telemetry-ml/addon_recommender",
@@ -128,17 +157,31 @@ LAYOUT = {
 
 
 def write_bucket(
-    root: Path, artifacts: dict[str, Any], runs: list[dict] | None = None, bz2: set[str] = frozenset()
+    root: Path,
+    artifacts: dict[str, Any],
+    runs: list[dict] | None = None,
+    bz2: set[str] = frozenset(),
+    date: str | None = DATA_DATE,
 ) -> Path:
-    """Write artifacts under `root` as the jobs do (`bz2` names get `.json.bz2`); returns root."""
+    """Write artifacts under `root` as the jobs publish them: the dated copy `NAME<date>`
+    (when `date` is given), then the latest copy; `bz2` names get `.json.bz2`. Returns root."""
     for name, payload in artifacts.items():
         folder = root / LAYOUT[name]
         folder.mkdir(parents=True, exist_ok=True)
         compress = "bz2" if name in bz2 else None
-        (folder / (f"{name}.json.bz2" if compress else f"{name}.json")).write_bytes(encode_json(payload, compress))
+        suffix = ".json.bz2" if compress else ".json"
+        data = encode_json(payload, compress)
+        if date is not None:
+            (folder / f"{name}{date}{suffix}").write_bytes(data)
+        (folder / f"{name}{suffix}").write_bytes(data)
     if runs is not None:
         (root / "demo-runs.json").write_text(json.dumps(runs))
     return root
+
+
+def identical_lr_curves(curves: list[Any]) -> list[Any]:
+    """The same grid with the denominator replaced by the numerator: curves that cannot separate."""
+    return [[score, [numerator, numerator]] for score, (numerator, _denominator) in curves]
 
 
 @pytest.fixture

@@ -98,10 +98,25 @@ def test_report_reads_artifacts_from_gcs(gcs_bucket_url, tmp_path):
     urls = artifact_urls(gcs_bucket_url, gcs_bucket_url)
     for name in ("top10_dict", "lr_curves"):
         storage.write_json(urls[name] + (".bz2" if name == "top10_dict" else ""), artifacts[name])
+    storage.write_json(urls["lr_curves"].replace(".json", "20240501.json"), artifacts["lr_curves"])
     out = tmp_path / "report.html"
     result = CliRunner().invoke(main, ["--bucket", gcs_bucket_url, "--out", str(out)])
     assert result.exit_code == 0, result.output
     counts = json.loads(result.stdout.strip().splitlines()[-1])["counts"]
     assert (counts["artifacts_ok"], counts["artifacts_missing"]) == (2, 8)
     page = out.read_text()
-    assert f"{gcs_bucket_url}/taar/locale/top10_dict.json.bz2" in page and "data-figure='lr-curves'" in page
+    assert f"{gcs_bucket_url}/taar/locale/top10_dict.json.bz2" in page and 'data-figure="lr-curves"' in page
+    assert "<h1>TAAR daily models report: data of 2024-05-01</h1>" in page  # from the dated copy on GCS
+
+
+def test_data_date_is_the_newest_dated_copy_with_the_latest_bytes(tmp_path):
+    artifacts = sample_artifacts()
+    bucket = write_bucket(tmp_path, artifacts, bz2={"guid_coinstallation"}, date="20240501")
+    # a newer dated copy whose latest copy was never written (the run failed in between)
+    newer = {"lr_curves": artifacts["lr_curves"][:10]}
+    (bucket / "taar/similarity/lr_curves20240502.json").write_bytes(json.dumps(newer["lr_curves"]).encode())
+    (bucket / "taar/similarity/donors.json").write_text(json.dumps(artifacts["donors"][:1]))  # no dated copy of this
+    found = load_artifacts(Storage(), artifact_urls(str(bucket), str(bucket)))
+    assert found["lr_curves"].data_date == "2024-05-01"
+    assert found["guid_coinstallation"].data_date == "2024-05-01"  # .json.bz2 pairs with .json.bz2
+    assert found["donors"].data_date is None

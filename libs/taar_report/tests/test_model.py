@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import EXTRA, GUIDS, sample_artifacts, sample_runs
 from taar_report import model
 
@@ -79,9 +80,11 @@ def test_editorial_overlap_counts_guids_in_the_whitelist():
 
 
 def test_profile_counts_before_and_after_deletion():
-    columns, rows = model.profile_runs(sample_runs())
-    assert columns == ["stage", "status", "rows_written", "avro_files_loaded", "deletion_requests", "rows_deleted"]
-    assert rows == [["gcs-to-bigtable", "ok", 120, 2, None, None], ["delete-opt-out", "ok", None, None, 9, 7]]
+    rows = model.profile_runs(sample_runs())
+    assert rows == [
+        ("gcs-to-bigtable", "ok", 4.0, [("rows_written", 120), ("avro_files_loaded", 2)]),
+        ("delete-opt-out", "ok", 0.5, [("deletion_requests", 9), ("rows_deleted", 7)]),
+    ]
     assert model.profiles_before_after(sample_runs()) == {"before_deletion": 120, "deleted": 7, "after_deletion": 113}
     assert model.profiles_before_after(sample_runs()[:3]) is None
 
@@ -102,3 +105,38 @@ def test_lr_curve_series_split_numerator_and_denominator():
 def test_counts_text_lists_the_first_counts():
     assert model.counts_text({"counts": {"a": 1, "b": 2, "c": 3}}, limit=2) == "a=1, b=2, ... 1 more"
     assert model.counts_text({}) == ""
+
+
+def test_lr_separation_is_the_total_variation_distance_of_the_normalised_densities():
+    disjoint = model.lr_separation([0, 1, 2, 3], [1, 1, 0, 0], [0, 0, 1, 1])
+    assert disjoint.distance == pytest.approx(1.0) and disjoint.separate
+    # masses 2.5 each; |p - q| / 2.5 = [0.4, 0, 0, 0.4] integrates to 0.4; half of it is the distance
+    overlapping = model.lr_separation([0, 1, 2, 3], [1, 1, 1, 0], [0, 1, 1, 1], threshold=0.1)
+    assert overlapping.distance == pytest.approx(0.2)
+    assert (overlapping.numerator_mean, overlapping.denominator_mean) == (pytest.approx(1.2), pytest.approx(1.8))
+    assert model.lr_separation([0, 1, 2, 3], [1, 1, 1, 0], [0, 1, 1, 1], threshold=0.25).separate is False
+
+
+def test_identical_lr_curves_do_not_separate_and_the_statement_says_so():
+    scores, numerators, denominators = model.lr_curve_series(sample_artifacts()["lr_curves"])
+    apart = model.lr_separation(scores, numerators, denominators)
+    assert apart.separate and apart.statement().startswith("The densities separate: total variation distance 0.7")
+    same = model.lr_separation(scores, numerators, numerators)
+    assert same.distance == pytest.approx(0.0) and not same.separate
+    assert same.statement().startswith("The densities do not separate: total variation distance 0.000 <= 0.1")
+
+
+def test_lr_separation_rejects_a_grid_without_mass_or_order():
+    with pytest.raises(ValueError, match="no mass"):
+        model.lr_separation([0, 1], [0, 0], [1, 1])
+    with pytest.raises(ValueError, match="increasing"):
+        model.lr_separation([1, 0], [1, 1], [1, 1])
+
+
+def test_report_data_date_is_the_common_date_or_the_range():
+    def dated(day: str | None) -> model.Artifact:
+        return model.Artifact("x", "/x.json", "ok", data_date=day)
+
+    assert model.report_data_date([dated("2024-05-01"), dated("2024-05-01"), dated(None)]) == "2024-05-01"
+    assert model.report_data_date([dated("2024-05-02"), dated("2024-04-30")]) == "2024-04-30 to 2024-05-02"
+    assert model.report_data_date([dated(None)]) is None

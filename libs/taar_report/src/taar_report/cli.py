@@ -7,6 +7,7 @@ import logging
 
 import click
 from taar_common.cli import RunSummary, configure_logging
+from taar_common.dates import parse_date
 from taar_common.storage import Storage, StorageError, join_url, resolve_bucket_url
 
 from taar_report.collect import artifact_urls, load_artifacts, load_runs
@@ -35,6 +36,11 @@ LOCALE_BUCKET = "telemetry-private-analysis-2"
 )
 @click.option("--out", "out_url", help="Where to write the page. Default <bucket>/report.html.")
 @click.option(
+    "--date",
+    "data_date",
+    help="Data date for the title (YYYYMMDD or YYYY-MM-DD). Default: the date of the artifacts' dated copies.",
+)
+@click.option(
     "--allow-shortlist",
     is_flag=True,
     help="Accept an editorial list under 100 GUIDs (as update_whitelist --allow-shortlist does).",
@@ -45,6 +51,7 @@ def main(
     locale_bucket: str | None,
     runs_url: str | None,
     out_url: str | None,
+    data_date: str | None,
     allow_shortlist: bool,
     verbose: bool,
 ) -> None:
@@ -55,6 +62,10 @@ def main(
     cannot be written.
     """
     configure_logging(verbose)
+    try:
+        day = parse_date(data_date).isoformat() if data_date else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--date") from exc
     bucket_url = resolve_bucket_url(bucket, AMO_BUCKET)
     locale_url = (
         resolve_bucket_url(locale_bucket, LOCALE_BUCKET)
@@ -82,6 +93,7 @@ def main(
             runs_url=runs_source,
             runs_problem=runs_problem,
             generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            data_date=day,
         )
         with summary.timed("render"):
             page = render_report(inputs)

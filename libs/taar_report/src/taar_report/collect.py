@@ -7,6 +7,7 @@ the page must still render and say what is wrong.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,19 +68,43 @@ def load_artifact(storage: Storage, name: str, url: str, check_params: Mapping[s
     if found is None:
         return Artifact(name, url, "missing", detail=f"not found (nor .bz2); run {PRODUCED_BY.get(name, 'its job')}")
     try:
-        size = len(storage.read_bytes(found))  # read_artifact does not report sizes; a second read is cheap here
+        raw = storage.read_bytes(found)  # read_artifact does not report sizes; a second read is cheap here
         payload = storage.read_artifact(found)
     except NotFoundError as exc:
         return Artifact(name, found, "missing", detail=str(exc))
     except StorageError as exc:
         return Artifact(name, found, "unreadable", detail=str(exc))
-    records = artifact_spec(name).count_records(payload)
+    size, records = len(raw), artifact_spec(name).count_records(payload)
+    data_date = dated_copy_date(storage, name, found, raw)
     try:
         check_artifact(name, payload, **dict(check_params or {}))
     except ArtifactCheckError as exc:
         log.warning("%s: %s", found, exc)
-        return Artifact(name, found, "check failed", payload, size, records, f"{exc.rule}: {exc.detail}")
-    return Artifact(name, found, "ok", payload, size, records)
+        return Artifact(name, found, "check failed", payload, size, records, f"{exc.rule}: {exc.detail}", data_date)
+    return Artifact(name, found, "ok", payload, size, records, data_date=data_date)
+
+
+def dated_copy_date(storage: Storage, name: str, latest_url: str, latest: bytes, *, tries: int = 3) -> str | None:
+    """YYYY-MM-DD of the newest dated copy (`NAME<YYYYMMDD>.json[.bz2]`) with the latest copy's bytes.
+
+    Publishing writes the dated copy, then the latest, with the same bytes; so this is the day
+    the latest copy was made for. Only the `tries` newest dated copies are read: an older
+    match would mean the newest runs did not reach the latest copy. None when none matches.
+    """
+    folder, _, filename = latest_url.rpartition("/")
+    suffix = filename[len(name) :]  # .json or .json.bz2
+    pattern = re.compile(re.escape(name) + r"(\d{8})" + re.escape(suffix) + "$")
+    try:
+        dated = sorted(
+            ((m.group(1), url) for url in storage.list_prefix(f"{folder}/{name}") if (m := pattern.search(url))),
+            reverse=True,
+        )
+        for day, url in dated[:tries]:
+            if storage.read_bytes(url) == latest:
+                return f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    except StorageError as exc:  # the date is a label; the artifact itself was read fine
+        log.warning("cannot find the dated copy of %s: %s", latest_url, exc)
+    return None
 
 
 def load_artifacts(

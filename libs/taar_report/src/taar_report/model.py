@@ -24,6 +24,7 @@ class Artifact:
     size_bytes: int | None = None
     records: int | None = None
     detail: str = ""
+    data_date: str | None = None  # YYYY-MM-DD of the dated copy identical to this latest copy
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ReportInputs:
     runs_url: str | None = None
     runs_problem: str | None = None
     generated_at: str = ""
+    data_date: str | None = None  # `--date`; else derived from the artifacts' dated copies
 
     def payload(self, name: str) -> Any:
         """The payload of `name`, or None when it is missing or unreadable (a failing check still shows)."""
@@ -87,6 +89,74 @@ def lr_curve_series(lr_curves: list[Any]) -> tuple[list[float], list[float], lis
         numerators.append(float(numerator))
         denominators.append(float(denominator))
     return scores, numerators, denominators
+
+
+SEPARATION_THRESHOLD = 0.1
+"""Total variation distance below which the LR curves are reported as not separating.
+
+The distance is the largest difference in probability the two densities give any range of
+scores; under 0.1 the likelihood ratio stays near 1 and barely ranks donors.
+"""
+
+
+@dataclass(frozen=True)
+class Separation:
+    """How far apart the same-cluster and other-cluster score densities are."""
+
+    distance: float  # total variation distance of the normalised densities, in [0, 1]
+    threshold: float
+    numerator_mean: float
+    denominator_mean: float
+
+    @property
+    def separate(self) -> bool:
+        return self.distance > self.threshold
+
+    def statement(self) -> str:
+        """The verdict in words, with the numbers it rests on."""
+        means = f"mean score {self.numerator_mean:.3g} within a cluster, {self.denominator_mean:.3g} across clusters"
+        if self.separate:
+            return (
+                f"The densities separate: total variation distance {self.distance:.3f} > {self.threshold} "
+                f"({means}), so the likelihood ratio can rank donors."
+            )
+        return (
+            f"The densities do not separate: total variation distance {self.distance:.3f} <= {self.threshold} "
+            f"({means}); the likelihood ratio stays near 1 and carries little signal."
+        )
+
+
+def _trapezoid(xs: list[float], ys: list[float]) -> float:
+    return sum((xs[i + 1] - xs[i]) * (ys[i] + ys[i + 1]) / 2 for i in range(len(xs) - 1))
+
+
+def lr_separation(
+    scores: list[float], numerators: list[float], denominators: list[float], threshold: float = SEPARATION_THRESHOLD
+) -> Separation:
+    """Total variation distance and means of the two densities, each normalised over the score grid.
+
+    Raises ValueError when the grid is not increasing or a density has no mass on it.
+    """
+    if len(scores) < 2 or any(b <= a for a, b in zip(scores, scores[1:], strict=False)):
+        raise ValueError("LR curve scores must be at least two increasing values")
+    normalised = []
+    for label, density in (("numerator", numerators), ("denominator", denominators)):
+        mass = _trapezoid(scores, density)
+        if not mass > 0:
+            raise ValueError(f"the {label} density has no mass over the score grid (integral {mass})")
+        normalised.append([value / mass for value in density])
+    p, q = normalised
+    distance = 0.5 * _trapezoid(scores, [abs(a - b) for a, b in zip(p, q, strict=True)])
+    means = [_trapezoid(scores, [s * v for s, v in zip(scores, d, strict=True)]) for d in (p, q)]
+    return Separation(min(distance, 1.0), threshold, means[0], means[1])
+
+
+def report_data_date(artifacts: Iterable[Artifact]) -> str | None:
+    """The data date of the published artifacts: their common date, else the range they span."""
+    dates = sorted({a.data_date for a in artifacts if a.data_date})
+    if not dates:
+        return None
+    return dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
 
 
 def locale_client_counts(runs: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -187,18 +257,19 @@ def run_stage(run: Mapping[str, Any]) -> str:
     return str(details.get("stage", "")) if isinstance(details, Mapping) else ""
 
 
-def profile_runs(runs: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    """Columns and rows of every profile_bigtable summary's counts (stage, status, then each count)."""
-    chosen = [run for run in runs if PROFILE_JOB in str(run.get("job", "")).replace("-", "_")]
-    keys: list[str] = []
-    for run in chosen:
-        counts = run.get("counts") if isinstance(run.get("counts"), Mapping) else {}
-        keys.extend(k for k in counts if k not in keys)
+def profile_runs(runs: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, float | None, list[tuple[str, Any]]]]:
+    """(stage, status, wall time, [(count, value), ...]) of every profile_bigtable summary.
+
+    One row per stage with its counts listed in one cell: the stages report different
+    counts, and a column per count made the table wider than the page.
+    """
     rows = []
-    for run in chosen:
+    for run in runs:
+        if PROFILE_JOB not in str(run.get("job", "")).replace("-", "_"):
+            continue
         counts = run.get("counts") if isinstance(run.get("counts"), Mapping) else {}
-        rows.append([run_stage(run), str(run.get("status", "")), *(counts.get(k) for k in keys)])
-    return ["stage", "status", *keys], rows
+        rows.append((run_stage(run), str(run.get("status", "")), wall_time(run), list(counts.items())))
+    return rows
 
 
 def profiles_before_after(runs: Iterable[Mapping[str, Any]]) -> dict[str, int] | None:

@@ -1,4 +1,4 @@
-"""`ReportInputs` -> one self-contained HTML page (inline CSS and SVG, no script, no links out).
+"""`ReportInputs` -> one self-contained HTML page (inline CSS and SVG charts, no script, no links out).
 
 Each section is rendered on its own; a section whose data is malformed shows the error
 instead of taking the page down.
@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from taar_report import model
-from taar_report.svg import Series, bar_chart, line_chart
+from taar_report.charts import bar_chart, lr_curves_chart
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,14 @@ body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px auto;max-w
 h1{font-size:22px;margin-bottom:4px}
 h2{font-size:18px;border-bottom:2px solid #3b6fb6;padding-bottom:4px;margin-top:32px}
 h3{font-size:15px;margin:12px 0 4px}
-table{border-collapse:collapse;margin:8px 0}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:8px 0;max-width:100%}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef2f8}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .meta{color:#666}.missing{color:#8a5a00;background:#fff6e0;padding:6px 10px;border-left:4px solid #e0a000}
 .error{color:#9b1c1c;background:#fdecec;padding:6px 10px;border-left:4px solid #c53030}
 .ok{color:#1e6b2e;font-weight:bold}.bad{color:#9b1c1c;font-weight:bold}.warn{color:#8a5a00;font-weight:bold}
-.grid{display:flex;flex-wrap:wrap;gap:12px}.grid>div{flex:0 0 auto}
+.grid{display:flex;flex-wrap:wrap;gap:12px}.grid>div{flex:0 1 auto;min-width:0}
+svg.chart{max-width:100%;height:auto}ul.counts{margin:0;padding-left:16px}
 nav a{margin-right:12px}code{font-size:12px;word-break:break-all}
 """
 
@@ -68,16 +69,32 @@ def render_report(inputs: model.ReportInputs) -> str:
             content = _p("error", f"This section could not be rendered: {type(exc).__name__}: {exc}")
         body.append(f"<section id='{section_id}'><h2>{escape(heading)}</h2>{content}</section>")
     nav = "".join(f"<a href='#{sid}'>{escape(h)}</a>" for sid, h in SECTIONS)
+    title = escape(page_title(inputs))
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>TAAR daily models report</title>"
+        f"<title>{title}</title>"
         f"<style>{STYLE}</style></head><body>"
-        "<h1>TAAR daily models report</h1>"
+        f"<h1>{title}</h1>"
         f"<p class='meta'>Generated {escape(inputs.generated_at)} from <code>{escape(inputs.bucket)}</code>"
         f" (locale bucket <code>{escape(inputs.locale_bucket)}</code>)</p>"
         f"<nav>{nav}</nav>{''.join(body)}</body></html>\n"
     )
+
+
+def page_title(inputs: model.ReportInputs) -> str:
+    """The title names the data date (`--date`, else the artifacts' dated copies)."""
+    day = inputs.data_date or model.report_data_date(inputs.artifacts.values())
+    return f"TAAR daily models report: data of {day}" if day else "TAAR daily models report: data date unknown"
+
+
+def lr_separation(inputs: model.ReportInputs) -> model.Separation | None:
+    """The LR curves' separation, or None when they are missing or malformed."""
+    curves = inputs.payload("lr_curves")
+    try:
+        return model.lr_separation(*model.lr_curve_series(curves)) if curves else None
+    except (TypeError, ValueError):
+        return None  # the LR section shows why
 
 
 def overview_section(inputs: model.ReportInputs) -> str:
@@ -90,11 +107,24 @@ def overview_section(inputs: model.ReportInputs) -> str:
     ]
     if inputs.runs:
         items.append(f"{len(inputs.runs) - len(failed_runs)} of {len(inputs.runs)} job runs ok")
-    verdict_ok = statuses and all(s == "ok" for s in statuses) and not failed_runs
+    separation = lr_separation(inputs)
+    if separation is not None:
+        items.append(
+            "LR curves "
+            + ("separate" if separation.separate else "do not separate")
+            + f" (total variation distance {separation.distance:.3f})"
+        )
+    looks = []
+    if not (statuses and all(s == "ok" for s in statuses)):
+        looks.append("the artifacts table")
+    if failed_runs:
+        looks.append("the job runs")
+    if separation is not None and not separation.separate:
+        looks.append("the LR curves")
     verdict = (
-        "<p class='ok'>All artifacts present and sane.</p>"
-        if verdict_ok
-        else "<p class='warn'>Something needs a look: see the artifacts and runs tables below.</p>"
+        "<p class='ok'>All artifacts present, passing their checks, and the LR curves separate.</p>"
+        if not looks
+        else f"<p class='warn'>Needs a look: {escape(', '.join(looks))}.</p>"
     )
     return verdict + "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
 
@@ -104,25 +134,15 @@ def lr_curves_section(inputs: model.ReportInputs) -> str:
     if not curves:
         return _missing(inputs, "lr_curves")
     scores, numerators, denominators = model.lr_curve_series(curves)
-    chart = line_chart(
-        scores,
-        [
-            Series("numerator (same cluster)", numerators, "#3b6fb6"),
-            Series("denominator (other clusters)", denominators, "#d9822b"),
-        ],
-        figure="lr-curves",
-        title="Similarity score densities",
-        x_label="similarity score",
-        y_label="density",
-    )
-    note = (
-        f"{len(scores)} points, scores {min(scores):.4g} to {max(scores):.4g}. "
-        "Sane: the two densities differ (donors of the same cluster score differently from the others)."
-    )
+    separation = model.lr_separation(scores, numerators, denominators)
+    chart = lr_curves_chart(scores, numerators, denominators, figure="lr-curves")
+    verdict = _p("ok" if separation.separate else "warn", separation.statement())
+    verdict = verdict.replace("<p ", "<p data-check='lr-separation' ", 1)
+    note = f"{len(scores)} points, scores {min(scores):.4g} to {max(scores):.4g}."
     donors = inputs.payload("donors")
     if isinstance(donors, list):
         note += f" {len(donors)} donors published."
-    return chart + _p("meta", note)
+    return chart + verdict + _p("meta", note)
 
 
 def locales_section(inputs: model.ReportInputs) -> str:
@@ -222,7 +242,7 @@ def funnel_section(inputs: model.ReportInputs) -> str:
 
 
 def profiles_section(inputs: model.ReportInputs) -> str:
-    columns, rows = model.profile_runs(inputs.runs)
+    rows = model.profile_runs(inputs.runs)
     if not rows:
         reason = inputs.runs_problem or "the runs file has no profile_bigtable summaries"
         return _p("missing", f"No profile counts: {reason}.")
@@ -236,7 +256,18 @@ def profiles_section(inputs: model.ReportInputs) -> str:
             )
         )
     parts.append(_p("meta", "Counts of each profile_bigtable stage, as its run summary reported them."))
-    parts.append(_table(columns, [[c if c is not None else "" for c in row] for row in rows]))
+    table_rows = []
+    for stage, status, seconds, counts in rows:
+        listed = "".join(f"<li>{escape(k)}: {escape(_number(v))}</li>" for k, v in counts)
+        table_rows.append(
+            [
+                escape(stage),
+                f"<span class='{'ok' if status == 'ok' else 'bad'}'>{escape(status)}</span>",
+                round(seconds, 1) if seconds is not None else None,
+                f"<ul class='counts'>{listed}</ul>" if counts else "",
+            ]
+        )
+    parts.append(_table(["stage", "status", "wall time (s)", "counts"], table_rows, raw_columns={0, 1, 3}))
     return "".join(parts)
 
 
@@ -252,10 +283,11 @@ def artifacts_section(inputs: model.ReportInputs) -> str:
                 f"<code>{escape(artifact.url)}</code>",
                 _human_size(artifact.size_bytes),
                 artifact.records if artifact.records is not None else "",
+                artifact.data_date or "",
                 status,
             ]
         )
-    return _table(["artifact", "size", "records", "check"], rows, raw_columns={0, 3})
+    return _table(["artifact", "size", "records", "data date", "check"], rows, raw_columns={0, 4})
 
 
 def runs_section(inputs: model.ReportInputs) -> str:
@@ -326,6 +358,10 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]], raw_columns: s
         or f"<tr><td colspan='{len(columns)}'>(none)</td></tr>"
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _number(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 def _human_size(size: int | None) -> str:
