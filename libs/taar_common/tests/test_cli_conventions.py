@@ -62,3 +62,19 @@ def test_bad_date_is_a_usage_error():
     result = CliRunner().invoke(demo_command, ["--date", "27.11.2026"])
     assert result.exit_code == 2
     assert "YYYYMMDD" in result.output
+
+
+@pytest.mark.parametrize(
+    "text", ["2026111", "2026-1-5", "0999-01-01", "09990101", "1999-12-31", "2101-01-01", "20261301"]
+)
+def test_dates_are_exactly_eight_digits_or_dashed_iso_in_2000_to_2100(text):
+    with pytest.raises(ValueError, match=text):
+        parse_date(text)
+    result = CliRunner().invoke(demo_command, ["--date", text])
+    assert result.exit_code == 2
+    assert "Invalid value for '--date'" in result.output and text in result.output
+
+
+def test_boundary_years_are_accepted():
+    assert parse_date("2000-01-01") == dt.date(2000, 1, 1)
+    assert parse_date("21001231") == dt.date(2100, 12, 31)

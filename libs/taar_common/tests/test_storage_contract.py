@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import bz2
+import datetime as dt
 import json
+import os
+import re
+import stat
+import time
 
 import pytest
-from taar_common.storage import NotFoundError, Storage, StorageError, join_url
+from taar_common.publish import artifact_urls, publish_artifact
+from taar_common.storage import (
+    InvalidKeyError,
+    NotFoundError,
+    Storage,
+    StorageError,
+    join_url,
+    parse_url,
+    resolve_bucket_url,
+)
 
 
 @pytest.fixture
@@ -75,3 +89,81 @@ def test_list_prefix_and_delete(storage, storage_root):
     assert not storage.exists(listed[0])
     storage.delete(listed[0])  # deleting a missing object is not an error
     assert len(storage.list_prefix(join_url(storage_root, "p") + "/")) == 2
+
+
+@pytest.mark.parametrize("prefix", ["../../escaped/", "a/../../b", "/abs/prefix", "a//b", "./a"])
+def test_escaping_or_malformed_prefixes_are_refused_on_every_backend(storage, storage_root, prefix):
+    with pytest.raises(InvalidKeyError, match="prefix"):
+        artifact_urls(storage_root, prefix, "x.json", dt.date(2026, 11, 27), None)
+    if not prefix.startswith("/"):  # join_url keeps stripping outer slashes; artifact_urls refuses them
+        with pytest.raises(InvalidKeyError):
+            join_url(storage_root, prefix, "x.json")
+    with pytest.raises(InvalidKeyError):
+        publish_artifact(storage, "guid_install_ranking.json", {"a@x": 1}, bucket_url=storage_root, prefix=prefix, day=dt.date(2026, 11, 27))
+
+
+@pytest.mark.parametrize("name", ["../x.json", "a//x.json", "/x.json"])
+def test_escaping_artifact_names_are_refused(storage_root, name):
+    with pytest.raises(InvalidKeyError, match="name"):
+        artifact_urls(storage_root, "p/", name, dt.date(2026, 11, 27), None)
+
+
+@pytest.mark.parametrize("url", ["gs://bucket/a/../b", "s3://bucket//b", "s3://bucket/a/./b"])
+def test_object_urls_with_escaping_keys_are_refused(url):
+    with pytest.raises(InvalidKeyError, match=re.escape(url)):
+        parse_url(url)
+
+
+def test_file_url_with_a_host_is_refused_naming_it():
+    with pytest.raises(ValueError, match=re.escape("file://etc/x")):
+        parse_url("file://etc/x")
+    with pytest.raises(ValueError, match=re.escape("file://etc/x")):
+        resolve_bucket_url("file://etc/x", "b")
+    assert resolve_bucket_url("file:///abs/out", "b") == "/abs/out"
+
+
+def test_local_artifacts_honour_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        Storage().write_json(str(tmp_path / "a.json"), [1])
+        assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o644
+        os.umask(0o027)
+        Storage().write_json(str(tmp_path / "b.json"), [1])
+        assert stat.S_IMODE((tmp_path / "b.json").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_missing_bucket_is_one_line_naming_it(storage_root):
+    if not storage_root.startswith(("s3://", "gs://")):
+        pytest.skip("a local root has no bucket to be missing")
+    missing = storage_root[:5] + "taar-no-such-bucket-4242"
+    with pytest.raises(StorageError) as raised:
+        Storage().write_bytes(join_url(missing, "p/x.json"), b"{}")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert f"bucket {missing} does not exist" in message
+
+
+def test_create_bytes_writes_only_once(storage, storage_root):
+    url = join_url(storage_root, "p/.lease-x.json")
+    assert storage.create_bytes(url, b"first") is True
+    assert storage.create_bytes(url, b"second") is False
+    assert storage.read_bytes(url) == b"first"
+
+
+def test_stale_temp_files_of_a_killed_run_are_removed_by_the_next_publish(tmp_path):
+    target = tmp_path / "p" / "donors.json"
+    target.parent.mkdir()
+    stale = target.parent / ".donors.json.ab12cd_9.tmp"
+    fresh = target.parent / ".donors.json.zz99yy00.tmp"
+    foreign = target.parent / ".donors.json.keep-me.tmp"
+    for path in (stale, fresh, foreign):
+        path.write_bytes(b"partial")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(foreign, (old, old))
+    Storage().write_json(str(target), [1])
+    assert not stale.exists()
+    assert fresh.exists()  # may belong to a run still writing
+    assert foreign.exists()  # not our naming

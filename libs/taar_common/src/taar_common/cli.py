@@ -28,11 +28,20 @@ from taar_common.storage import resolve_bucket_url
 log = logging.getLogger(__name__)
 
 _SECRET_ENV = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|_KEY$|ACCESS_KEY)", re.I)
+# Query parameters that carry a credential in signed or authenticated URLs (S3 SigV4 and
+# SigV2 presigned URLs, GCS V2/V4 signed URLs, OAuth and API-key parameters).
+_SECRET_PARAMS = (
+    r"x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential"
+    r"|signature|sig|token|access_token|refresh_token|id_token|auth|authorization|secret|client_secret"
+    r"|password|passwd|pwd|key|api_key|apikey|api-key|access_key|accesskey|awsaccesskeyid|private_key"
+)
 _SECRET_PATTERNS = [
     re.compile(r"(AKIA|ASIA)[0-9A-Z]{16}"),
     re.compile(r"(?i)(authorization:\s*\w+\s+)[^\s'\"]+"),
     re.compile(r"(?i)((?:secret|token|password|access_key|api_key)[\"']?\s*[=:]\s*[\"']?)[^\s'\",&]+"),
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),
+    re.compile(rf"(?i)((?<![\w.-])(?:{_SECRET_PARAMS})=)[^&#\s'\"]+"),
+    # userinfo of any shape (`TOKEN@`, `user:pass@`, `:pass@`): host and path stay readable
+    re.compile(r"(?<=://)[^/\s@?#'\"]+(?=@)"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
 ]
 

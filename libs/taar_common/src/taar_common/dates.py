@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+
+# Exactly 8 digits or the dashed ISO form with two-digit month and day: strptime alone
+# accepts "2026111" (as 2026-11-01) and "2026-1-5", which silently name the wrong copies.
+_DATE_FORMS = (re.compile(r"(\d{4})(\d{2})(\d{2})"), re.compile(r"(\d{4})-(\d{2})-(\d{2})"))
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 def parse_date(value: str | dt.date) -> dt.date:
-    """Parse `YYYYMMDD` or `YYYY-MM-DD`; raise ValueError naming the value otherwise."""
+    """Parse exactly `YYYYMMDD` or `YYYY-MM-DD` (years 2000-2100); raise ValueError naming the value."""
     if isinstance(value, dt.date):
         return value
     text = value.strip()
-    for fmt in ("%Y%m%d", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
+    for form in _DATE_FORMS:
+        match = form.fullmatch(text)
+        if not match:
             continue
-    raise ValueError(f"invalid date {value!r}: expected YYYYMMDD or YYYY-MM-DD")
+        year, month, day = (int(part) for part in match.groups())
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise ValueError(f"invalid date {value!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+        try:
+            return dt.date(year, month, day)
+        except ValueError as exc:
+            raise ValueError(f"invalid date {value!r}: {exc}") from exc
+    raise ValueError(f"invalid date {value!r}: expected exactly YYYYMMDD or YYYY-MM-DD")
 
 
 def compact(day: dt.date) -> str:

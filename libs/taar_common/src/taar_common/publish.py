@@ -1,17 +1,52 @@
-"""The publish protocol of DESIGN section 2: check, dated copy, then latest copy."""
+"""The publish protocol of DESIGN section 2: check, dated copy, then latest copy.
+
+`publish_all` publishes a job's whole artifact set under one lease (one run at a time per job
+and target), checks every payload and the shrink guard before the first write, then writes
+every dated copy and then every latest copy, in one fixed order.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taar_common.artifacts import artifact_spec, check_artifact
 from taar_common.dates import compact
-from taar_common.storage import Storage, encode_json, join_url
+from taar_common.lease import DEFAULT_LEASE_TTL, Lease, lease_url
+from taar_common.storage import NotFoundError, Storage, StorageError, check_key, encode_json, join_url
+
+if TYPE_CHECKING:
+    from taar_common.cli import RunSummary
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_SHRINK = 0.2
+
+
+class PublishGuardError(ValueError):
+    """The new artifact is much smaller than the latest copy it would replace; nothing was written."""
+
+
+@dataclass(frozen=True)
+class PublishPolicy:
+    """How far a new latest copy may shrink, and how long a run's lease lasts (`--max-shrink`...)."""
+
+    max_shrink: float = DEFAULT_MAX_SHRINK
+    allow_shrink: bool = False
+    lease_ttl: dt.timedelta = DEFAULT_LEASE_TTL
+
+
+@dataclass(frozen=True)
+class PublishTarget:
+    """Where a job's artifacts go and how they are named."""
+
+    bucket_url: str
+    prefix: str
+    day: dt.date
+    compress: str | None = None
 
 
 @dataclass(frozen=True)
@@ -24,13 +59,42 @@ class PublishedArtifact:
 
 
 def artifact_urls(bucket_url: str, prefix: str, name: str, day: dt.date, compress: str | None) -> tuple[str, str]:
-    """(dated, latest) URLs of artifact `name` (e.g. `donors.json`)."""
+    """(dated, latest) URLs of artifact `name` (e.g. `donors.json`); refuses a prefix or name leaving the bucket."""
+    check_key(prefix, "prefix")
+    check_key(name, "artifact name")
     base = name.removesuffix(".json")
     suffix = ".json.bz2" if compress == "bz2" else ".json"
     return (
         join_url(bucket_url, prefix, f"{base}{compact(day)}{suffix}"),
         join_url(bucket_url, prefix, f"{base}{suffix}"),
     )
+
+
+def check_shrink(storage: Storage, name: str, payload: Any, latest_url: str, policy: PublishPolicy) -> None:
+    """Fail if `payload` has far fewer records than the latest copy it would replace.
+
+    Records = the length of the top-level list or object. An empty artifact replacing a
+    non-empty one, or a fall by more than `policy.max_shrink`, fails unless `allow_shrink`.
+    """
+    if policy.allow_shrink:
+        return
+    try:
+        previous = storage.read_artifact(latest_url)
+    except NotFoundError:
+        return
+    except StorageError as exc:
+        log.warning("shrink guard: the previous %s is unreadable (%s); it will be replaced", latest_url, exc)
+        return
+    spec = artifact_spec(name)
+    old, new = spec.count_records(previous), spec.count_records(payload)
+    if old == 0:
+        return
+    if new == 0 or (old - new) / old > policy.max_shrink:
+        raise PublishGuardError(
+            f"{name}: the new artifact has {new} records, the latest copy {latest_url} has {old} "
+            f"(a fall of {(old - new) / old:.0%}, over --max-shrink {policy.max_shrink:.0%}); "
+            "nothing was written. Check the inputs, or rerun with --allow-shrink if the fall is expected."
+        )
 
 
 def publish_artifact(
@@ -42,19 +106,67 @@ def publish_artifact(
     prefix: str,
     day: dt.date,
     compress: str | None = None,
+    guard: PublishPolicy | None = None,
     **check_params: Any,
 ) -> PublishedArtifact:
-    """Check `payload`, then write the dated copy and the latest copy.
+    """Check `payload` (and the shrink `guard` when given), then write the dated and the latest copy.
 
     Any failure raises before or between the writes, so the previous latest copy is only
     ever replaced by a complete, checked artifact.
     """
-    check_artifact(name, payload, **check_params)
-    data = encode_json(payload, compress=compress)
     dated_url, latest_url = artifact_urls(bucket_url, prefix, name, day, compress)
+    check_artifact(name, payload, **check_params)
+    if guard is not None:
+        check_shrink(storage, name, payload, latest_url, guard)
+    data = encode_json(payload, compress=compress)
     content_type = "application/x-bzip2" if compress == "bz2" else "application/json"
     storage.write_bytes(dated_url, data, content_type)
     storage.write_bytes(latest_url, data, content_type)
     records = artifact_spec(name).count_records(payload)
     log.info("published %s (%d records, %d bytes) to %s", name, records, len(data), latest_url)
     return PublishedArtifact(name, latest_url, dated_url, len(data), records)
+
+
+def publish_all(
+    storage: Storage,
+    target: PublishTarget,
+    payloads: Mapping[str, Any],
+    summary: RunSummary | None = None,
+    *,
+    job: str,
+    policy: PublishPolicy | None = None,
+    check_params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[PublishedArtifact]:
+    """Publish a job's artifact set as one unit, under the job's lease on the target.
+
+    Order: take the lease (LeaseHeldError naming the holder if another run has it); check
+    every payload and the shrink guard; write every dated copy, then, still holding the
+    lease, every latest copy, in the order of `payloads`. The lease is released on every
+    exit path, so two runs never interleave their sets.
+    """
+    policy = policy or PublishPolicy()
+    check_params = check_params or {}
+    with Lease(storage, lease_url(target.bucket_url, target.prefix, job), job, ttl=policy.lease_ttl) as lease:
+        prepared = []
+        for name, payload in payloads.items():
+            check_artifact(name, payload, **check_params.get(name, {}))
+            dated_url, latest_url = artifact_urls(target.bucket_url, target.prefix, name, target.day, target.compress)
+            prepared.append((name, payload, dated_url, latest_url))
+        for name, payload, _, latest_url in prepared:
+            check_shrink(storage, name, payload, latest_url, policy)
+        content_type = "application/x-bzip2" if target.compress == "bz2" else "application/json"
+        encoded = {name: encode_json(payload, compress=target.compress) for name, payload, _, _ in prepared}
+        for name, _, dated_url, _ in prepared:
+            storage.write_bytes(dated_url, encoded[name], content_type)
+        lease.check()
+        published = []
+        for name, payload, dated_url, latest_url in prepared:
+            storage.write_bytes(latest_url, encoded[name], content_type)
+            records = artifact_spec(name).count_records(payload)
+            log.info("published %s (%d records, %d bytes) to %s", name, records, len(encoded[name]), latest_url)
+            published.append(PublishedArtifact(name, latest_url, dated_url, len(encoded[name]), records))
+    if summary is not None:
+        for artifact in published:
+            summary.add_artifact(artifact.dated_url)
+            summary.add_artifact(artifact.latest_url)
+    return published

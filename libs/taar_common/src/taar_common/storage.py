@@ -10,13 +10,19 @@ from __future__ import annotations
 import bz2
 import json
 import os
+import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
 LOCAL_DATA_ROOT = "taar-data"
+STALE_TEMP_AGE_S = 600
+"""A local temp file of ours older than this was left by a killed run and is removed."""
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 
 
 class StorageError(RuntimeError):
@@ -25,6 +31,33 @@ class StorageError(RuntimeError):
 
 class NotFoundError(StorageError, FileNotFoundError):
     """The object does not exist."""
+
+
+class InvalidKeyError(ValueError):
+    """A prefix, name or URL that would escape its bucket (`..`, a leading `/`, `a//b`)."""
+
+
+def check_key(key: str, what: str = "key") -> str:
+    """Return `key` if it stays inside its bucket; refuse `..`, a leading `/` and empty segments.
+
+    A trailing `/` (a folder prefix) is allowed. The same rule holds for every backend, so a
+    prefix that is refused on GCS is refused locally too.
+    """
+    if key.startswith("/"):
+        raise InvalidKeyError(f"{what} {key!r} starts with '/': give it relative to the bucket")
+    segments = key[:-1].split("/") if key.endswith("/") else key.split("/")
+    if key and "" in segments:
+        raise InvalidKeyError(f"{what} {key!r} has an empty segment ('//')")
+    if ".." in segments or "." in segments:
+        raise InvalidKeyError(f"{what} {key!r} has a '..' or '.' segment: it would leave the bucket")
+    return key
+
+
+def check_bucket_name(name: str, url: str) -> str:
+    """GCS/S3 bucket naming rules (lowercase letters, digits, `-`, `_`, `.`; 3-222 characters)."""
+    if not _BUCKET_NAME.fullmatch(name):
+        raise ValueError(f"storage URL {url!r}: {name!r} is not a valid bucket name")
+    return name
 
 
 @dataclass(frozen=True)
@@ -48,17 +81,30 @@ def parse_url(url: str) -> Location:
         parsed = urlparse(url)
         if not parsed.netloc:
             raise ValueError(f"storage URL {url!r} has no bucket")
-        return Location(parsed.scheme, parsed.netloc, parsed.path.lstrip("/"))
+        check_bucket_name(parsed.netloc, url)
+        key = parsed.path.removeprefix("/")
+        check_key(key, f"key of {url!r}")
+        return Location(parsed.scheme, parsed.netloc, key)
     if "://" in url and not url.startswith("file://"):
         raise ValueError(f"unsupported storage URL {url!r}: use gs://, s3://, file:// or a path")
-    path = urlparse(url).path if url.startswith("file://") else url
+    if url.startswith("file://"):
+        parsed = urlparse(url)
+        if parsed.netloc:
+            # file://etc/x would silently become /x: the host part is never a folder
+            raise ValueError(f"storage URL {url!r} has a host ({parsed.netloc!r}): write file:///absolute/path")
+        path = parsed.path
+    else:
+        path = url
     folder = "/" if path.endswith("/") else ""  # a trailing slash means "inside this folder"
     return Location("file", "", str(Path(path).resolve()) + folder)
 
 
 def join_url(base: str, *parts: str) -> str:
-    """Join key parts onto a URL with single slashes (empty parts are skipped)."""
-    pieces = [base.rstrip("/")] + [p.strip("/") for p in parts if p and p.strip("/")]
+    """Join key parts onto a URL with single slashes (empty parts are skipped).
+
+    A part with a `..` segment or an inner `//` is refused (InvalidKeyError), whatever the backend.
+    """
+    pieces = [base.rstrip("/")] + [check_key(p.strip("/"), "key part") for p in parts if p and p.strip("/")]
     return "/".join(pieces)
 
 
@@ -67,7 +113,8 @@ def resolve_bucket_url(bucket: str | None, default_bucket: str) -> str:
     if bucket is None or bucket == "":
         return str(Path(LOCAL_DATA_ROOT, default_bucket).resolve())
     if "://" in bucket:
-        return str(Path(parse_url(bucket).key)) if bucket.startswith("file://") else bucket.rstrip("/")
+        location = parse_url(bucket)  # refuses unsupported schemes, file:// hosts, bad bucket names
+        return str(Path(location.key)) if location.scheme == "file" else bucket.rstrip("/")
     if "/" in bucket or bucket.startswith("."):
         return str(Path(bucket).resolve())
     return f"gs://{bucket}"
@@ -76,6 +123,7 @@ def resolve_bucket_url(bucket: str | None, default_bucket: str) -> str:
 class Backend(Protocol):
     def read(self, loc: Location) -> bytes: ...
     def write(self, loc: Location, data: bytes, content_type: str) -> None: ...
+    def create(self, loc: Location, data: bytes, content_type: str) -> bool: ...
     def exists(self, loc: Location) -> bool: ...
     def list(self, loc: Location) -> list[str]: ...
     def delete(self, loc: Location) -> None: ...
@@ -91,16 +139,42 @@ class LocalBackend:
     def write(self, loc: Location, data: bytes, content_type: str) -> None:
         target = Path(loc.key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        remove_stale_temp_files(target)
+        tmp = self._write_temp(target, data)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def create(self, loc: Location, data: bytes, content_type: str) -> bool:
+        """Write only if absent: a complete temp file hard-linked into place (link fails if it exists)."""
+        target = Path(loc.key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._write_temp(target, data)
+        try:
+            os.link(tmp, target)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    @staticmethod
+    def _write_temp(target: Path, data: bytes) -> str:
+        """A complete, fsynced temp file next to `target`, with the mode the umask gives new files."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                # mkstemp makes 0600 files; published artifacts get what open() would give (0644 under 022)
+                os.fchmod(handle.fileno(), 0o666 & ~current_umask())
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return tmp
 
     def exists(self, loc: Location) -> bool:
         return Path(loc.key).exists()
@@ -126,6 +200,38 @@ class LocalBackend:
             path.unlink(missing_ok=True)
 
 
+def current_umask() -> int:
+    """The process umask, read from /proc when possible (setting it to probe is not thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temp_files(target: Path, max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Remove `.NAME.<random>.tmp` files next to `target` left by a killed run (only ours, only old ones)."""
+    ours = re.compile(rf"\.{re.escape(target.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
+    removed = []
+    cutoff = time.time() - max_age_s
+    for candidate in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+        try:
+            if ours.fullmatch(candidate.name) and candidate.stat().st_mtime < cutoff:
+                candidate.unlink()
+                removed.append(candidate)
+        except FileNotFoundError:
+            continue  # another run removed it first
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
 class S3Backend:
     def __init__(self) -> None:
         import boto3
@@ -140,6 +246,20 @@ class S3Backend:
 
     def write(self, loc: Location, data: bytes, content_type: str) -> None:
         self._client.put_object(Bucket=loc.bucket, Key=loc.key, Body=data, ContentType=content_type)
+
+    def create(self, loc: Location, data: bytes, content_type: str) -> bool:
+        """Conditional PUT (`If-None-Match: *`): S3 answers 412 PreconditionFailed if the key exists."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.put_object(
+                Bucket=loc.bucket, Key=loc.key, Body=data, ContentType=content_type, IfNoneMatch="*"
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise
 
     def exists(self, loc: Location) -> bool:
         from botocore.exceptions import ClientError
@@ -189,6 +309,16 @@ class GCSBackend:
     def write(self, loc: Location, data: bytes, content_type: str) -> None:
         self._blob(loc).upload_from_string(data, content_type=content_type)
 
+    def create(self, loc: Location, data: bytes, content_type: str) -> bool:
+        """Upload with `ifGenerationMatch=0`: GCS answers 412 if any live object has the name."""
+        from google.api_core.exceptions import PreconditionFailed
+
+        try:
+            self._blob(loc).upload_from_string(data, content_type=content_type, if_generation_match=0)
+            return True
+        except PreconditionFailed:
+            return False
+
     def exists(self, loc: Location) -> bool:
         return self._blob(loc).exists()
 
@@ -224,7 +354,12 @@ class Storage:
         except StorageError:
             raise
         except Exception as exc:
-            raise StorageError(f"{op} {loc.url} failed: {exc}") from exc
+            if loc.scheme != "file" and _is_missing_bucket(op, exc):
+                raise StorageError(
+                    f"{op} {loc.url} failed: bucket {loc.scheme}://{loc.bucket} does not exist (or is not visible)"
+                ) from exc
+            # client errors can span lines (GCS adds the response body): keep the message one line
+            raise StorageError(" ".join(f"{op} {loc.url} failed: {exc}".split())) from exc
 
     def read_bytes(self, url: str) -> bytes:
         """The object's bytes as stored (no decompression)."""
@@ -244,6 +379,13 @@ class Storage:
     def delete(self, url: str) -> None:
         """Delete an object (a missing one is not an error)."""
         self._call("delete", url)
+
+    def create_bytes(self, url: str, data: bytes, content_type: str = "application/json") -> bool:
+        """Write the object only if it does not exist yet, atomically; False if it already existed.
+
+        S3 `If-None-Match: *`, GCS `ifGenerationMatch=0`, local hard link of a complete temp file.
+        """
+        return self._call("create", url, data, content_type)
 
     def read_json(self, url: str) -> Any:
         """Parse the JSON at `url`, decompressing `.bz2`; errors name the URL."""
@@ -271,6 +413,16 @@ class Storage:
             if self.exists(candidate):
                 return self.read_json(candidate)
         raise NotFoundError(f"artifact not found: {url} (nor {alternative})")
+
+
+def _is_missing_bucket(op: str, exc: Exception) -> bool:
+    """S3 `NoSuchBucket`, or a GCS 404 on an upload or a listing (both address only the bucket)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and response.get("Error", {}).get("Code") == "NoSuchBucket":
+        return True
+    if type(exc).__name__ == "NotFound" and type(exc).__module__.startswith("google"):
+        return op in ("write", "create", "list") or "bucket does not exist" in str(exc).lower()
+    return False
 
 
 def encode_json(payload: Any, compress: str | None = None) -> bytes:
