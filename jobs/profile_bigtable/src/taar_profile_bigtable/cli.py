@@ -91,10 +91,11 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--bigtable-timeout",
             "bigtable_timeout_s",
-            type=float,
-            default=60.0,
+            type=click.FloatRange(min=0.1),
+            default=30.0,
             show_default=True,
-            help="Seconds one Bigtable call may retry before the rows count as failed.",
+            help="Seconds each Bigtable call may take, retries included: the up-front reachability check, "
+            "the table check and creation, and one mutate_rows (after which its failed rows are retried).",
         ),
     ]
     for option in reversed(options):

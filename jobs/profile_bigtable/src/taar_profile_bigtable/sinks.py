@@ -33,6 +33,10 @@ class SinkWriteError(RuntimeError):
     """Rows could not be written (or deleted) after every retry; names the table and the cause."""
 
 
+class SinkUnreachable(RuntimeError):
+    """Bigtable did not answer within --bigtable-timeout; names the host and the table."""
+
+
 class ProfileSink(Protocol):
     name: str
 
@@ -68,7 +72,7 @@ class BigtableSink:
         project: str,
         instance_id: str,
         table_id: str,
-        timeout_s: float = 60.0,
+        timeout_s: float = 30.0,
         max_attempts: int = 5,
     ) -> None:
         from google.cloud import bigtable
@@ -87,17 +91,62 @@ class BigtableSink:
             [column_family.MaxAgeGCRule(MAX_AGE), column_family.MaxVersionsGCRule(MAX_VERSIONS)]
         )
 
+    @property
+    def host(self) -> str:
+        """Where the admin calls go: the emulator's host:port or the service endpoint."""
+        return str(self._client.table_admin_client.api_endpoint)
+
+    def _admin_call(self, what: str, call: Any, **request: Any) -> Any:
+        """One admin RPC retried on transient errors, all within `timeout_s`; raises `SinkUnreachable`."""
+        from google.api_core import exceptions
+        from google.api_core.retry import Retry, if_exception_type
+
+        transient = if_exception_type(exceptions.ServiceUnavailable, exceptions.DeadlineExceeded)
+        retry = Retry(predicate=transient, initial=0.1, maximum=2.0, timeout=self.timeout_s)
+        try:
+            return call(request=request, retry=retry, timeout=self.timeout_s)
+        except (exceptions.RetryError, exceptions.ServiceUnavailable, exceptions.DeadlineExceeded) as exc:
+            cause = getattr(exc, "cause", None) or exc
+            reason = str(getattr(cause, "message", "") or cause).splitlines()[0][:200]
+            raise SinkUnreachable(
+                f"Bigtable at {self.host} not reachable within {self.timeout_s:g} s ({what} {self.name}): "
+                f"{type(cause).__name__}: {reason}; check BIGTABLE_EMULATOR_HOST / network, or raise --bigtable-timeout"
+            ) from exc
+
+    def _get_table(self) -> Any:
+        """The table's schema, or None when it does not exist (within `timeout_s`)."""
+        from google.api_core import exceptions
+
+        admin = self._client.table_admin_client
+        try:
+            return self._admin_call("looking up", admin.get_table, name=self._table.name)
+        except exceptions.NotFound:
+            return None
+
+    def check_reachable(self) -> None:
+        """Fail within `timeout_s`, naming the host, when Bigtable does not answer (an absent table is fine)."""
+        self._get_table()
+
     def ensure_table(self) -> bool:
         from google.api_core import exceptions
 
-        if not self._table.exists():
+        admin = self._client.table_admin_client
+        schema = self._get_table()
+        if schema is None:
             try:
-                self._table.create(column_families={COLUMN_FAMILY: self.gc_rule()})
+                self._admin_call(
+                    "creating",
+                    admin.create_table,
+                    parent=self._table._instance.name,
+                    table_id=self._table.table_id,
+                    table={"column_families": {COLUMN_FAMILY: {"gc_rule": self.gc_rule().to_pb()}}},
+                )
                 log.info("created %s with family %s", self.name, COLUMN_FAMILY)
                 return True
             except exceptions.AlreadyExists:
                 log.info("%s was created concurrently (another shard)", self.name)
-        if COLUMN_FAMILY not in self._table.list_column_families():
+                schema = self._get_table()
+        if schema is None or COLUMN_FAMILY not in schema.column_families:
             self._table.column_family(COLUMN_FAMILY, self.gc_rule()).create()
             log.info("created family %s in %s", COLUMN_FAMILY, self.name)
             return True

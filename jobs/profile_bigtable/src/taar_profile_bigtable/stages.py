@@ -104,6 +104,11 @@ def open_sink(settings: Settings) -> Iterator[ProfileSink]:
             settings.bigtable_table_id,
             timeout_s=settings.bigtable_timeout_s,
         )
+        try:
+            sink.check_reachable()  # up front: an unreachable instance fails in seconds, not minutes
+        except BaseException:
+            sink.close()
+            raise
     else:
         sink = LocalSink(settings.local_store, settings.bigtable_table_id)
     try:
