@@ -1,27 +1,34 @@
-"""taar_daily: the TAAR ETL on Airflow (Cloud Composer), one task per job stage.
+"""taar_daily: the TAAR ETL on Airflow 3 (Cloud Composer), one task per job stage.
 
 - AMO: amodump -> (amowhitelist, update_whitelist), each a GKE pod of the job's image.
-- Spark: spark_lite, spark_locale, spark_similarity on an ephemeral Dataproc cluster, submitted
-  from the bundles `make dataproc-bundle JOB=<job>` builds (build/dataproc/<job>.zip + <job>_main.py,
-  uploaded to gs://DATAPROC_ARTIFACTS/<job>/<version>/); each waits for that day's clients_daily
-  partition (`taar-wait-for`) and for the AMO artifact it reads.
-- profile_bigtable: fill-bq -> bq-to-gcs -> gcs-to-bigtable (SHARDS pods, --shard i/N) ->
+- Spark: spark_lite, spark_locale, spark_similarity on an ephemeral Dataproc cluster (created as a
+  setup task, deleted as its teardown: a failed Spark job fails the run, and the cluster is deleted
+  anyway), submitted from the bundles `make dataproc-bundle JOB=<job>` builds (build/dataproc/<job>.zip
+  + <job>_main.py, uploaded to DATAPROC_ARTIFACTS/<job>/<version>/); they start once that day's
+  clients_daily partition exists (a GCS sensor) and the AMO artifacts they read are published.
+- profile_bigtable: fill-bq -> bq-to-gcs -> gcs-to-bigtable (one pod per shard, --shard i/N) ->
   (wipe-bigquery-tmp-table, wipe-avro); delete-opt-out after the load, so a deleted client's row
   cannot come back with the same day's load.
 
-Images are taar-<job>:<version> with the versions below: the DAG deploys what was tested; bump
-a version here with the job's pyproject (tests/test_airflow_dag.py checks they agree, and that
-every image, console script and flag used here exists).
-Choices: the AMO artifacts stay plain JSON (the Spark jobs read them); the Spark artifacts, read
-only by the recommender service, are published as .json.bz2. The profile sample rate is the
-job's default (the original deployment's).
+Every artifact location (bucket, prefix, compression) comes from `taar_deployment.json` next to
+this file: the same file a test holds against the TAAR service's settings (`TAAR_*_BUCKET` /
+`TAAR_*_KEY`), so what the jobs publish is what the recommender reads.
+
+Which day a run processes: the run started on day D (04:00 UTC) processes day D-1, the last
+complete day of telemetry, as the original Airflow 2 deployment did (its `ds` was the start of the
+daily data interval, the day before the run). `DATA_DAY` below is the only place that says so.
+
+Images are taar-<job>:<version> with the versions below: the DAG deploys what was tested; bump a
+version here with the job's pyproject (the DAG suite checks they agree).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from airflow import DAG
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.google.cloud.operators.dataproc import (
     DataprocCreateClusterOperator,
@@ -29,10 +36,17 @@ from airflow.providers.google.cloud.operators.dataproc import (
     DataprocSubmitJobOperator,
 )
 from airflow.providers.google.cloud.operators.kubernetes_engine import GKEStartPodOperator
-from airflow.sensors.external_task import ExternalTaskSensor
-from airflow.utils.trigger_rule import TriggerRule
+from airflow.providers.google.cloud.sensors.gcs import GCSObjectsWithPrefixExistenceSensor
+from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
+from airflow.sdk import DAG, CronTriggerTimetable
 
-# Deployment settings (the original deployment's projects; registry and GKE cluster per environment).
+DEPLOYMENT_FILE = Path(__file__).with_name("taar_deployment.json")
+DEPLOYMENT = json.loads(DEPLOYMENT_FILE.read_text())
+
+# Jobs listed in the deployment config that have no task yet (their job folders are not written);
+# the DAG suite fails once such a folder exists and the job is still not scheduled.
+NOT_YET_SCHEDULED = frozenset({"spark_collaborative", "spark_ensemble"})
+
 IMAGE_VERSIONS = {
     "amodump": "0.1.0",
     "amowhitelist": "0.1.0",
@@ -43,37 +57,43 @@ IMAGE_VERSIONS = {
     "spark_similarity": "0.1.0",
 }
 IMAGE_REGISTRY = "us-docker.pkg.dev/moz-fx-data-airflow-prod-88e0/taar-etl"
-GCP_PROJECT = "moz-fx-data-taar-pr-prod-e0f7"
 GKE = {"project_id": "moz-fx-data-airflow-gke-prod", "location": "us-west1", "cluster_name": "workloads-prod-v1"}
-DATAPROC_REGION = "us-west1"
-DATAPROC_CLUSTER = "taar-daily-{{ ds_nodash }}"
-DATAPROC_ARTIFACTS = "gs://moz-fx-data-prod-dataproc-scratch/taar-etl"
-# Dataproc 3.0 runs Spark 4, which the pinned pyspark (4.x) of the Spark jobs needs.
-DATAPROC_IMAGE_VERSION = "3.0-debian12"
-# What the bundles need from the cluster (`make dataproc-bundle` writes each job's list; a test keeps this the union).
-DATAPROC_PIP_PACKAGES = [
-    "boto3==1.44.8",
-    "click==8.5.1",
-    "google-cloud-storage==3.17.1",
-    "jsonschema==4.26.0",
-    "numpy==2.4.6",
-    "requests==2.34.2",
-    "urllib3==2.8.0",
-]
+DATAPROC = DEPLOYMENT["dataproc"]
+PROFILES = DEPLOYMENT["profiles"]
+CLIENTS_DAILY = DEPLOYMENT["inputs"]["clients_daily"]
 
-DATE = "{{ ds_nodash }}"
-AMO_BUCKET = "telemetry-parquet"
-AMO_PREFIX = "telemetry-ml/addon_recommender/"
-AMO_ARTIFACTS = f"gs://{AMO_BUCKET}/{AMO_PREFIX}"
-CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_daily/v6"
-PROFILE = {
-    "bigquery_dataset": "taar_tmp",
-    "bigquery_table": "taar_tmp_profile",
-    "avro_bucket": "moz-fx-data-taar-pr-prod-e0f7-prod-etl",
-    "bigtable_instance": "taar-prod-202006",
-    "bigtable_table": "taar_profile",
-}
-SHARDS = 8
+# The data day, stated once. The schedule is a CronTriggerTimetable, so `ds` is the day the run
+# starts (no data interval); the day to process is the one before it.
+DATA_DAY = "macros.ds_add(ds, -1)"
+DATE = "{{ " + DATA_DAY + " }}"  # YYYY-MM-DD (every job's --date accepts it)
+DATE_NODASH = "{{ " + DATA_DAY + " | replace('-', '') }}"  # YYYYMMDD (partition names)
+DATAPROC_CLUSTER = f"taar-daily-{DATE_NODASH}"
+
+SENSOR_TIMEOUT = dt.timedelta(hours=8)  # give up well before the next day's run starts
+SENSOR_POKE = dt.timedelta(minutes=10)
+
+
+def publish_location(job: str) -> dict:
+    """The one bucket/prefix/compression every artifact of `job` is published with."""
+    entries = [a for a in DEPLOYMENT["artifacts"] if a["job"] == job]
+    places = {(a["bucket"], a["prefix"], a["compress"]) for a in entries}
+    if len(places) != 1:
+        raise ValueError(f"{DEPLOYMENT_FILE.name}: {job} needs exactly one bucket/prefix/compress, got {places}")
+    bucket, prefix, compress = places.pop()
+    return {"bucket": bucket, "prefix": prefix, "compress": compress}
+
+
+def publish_args(job: str) -> list[str]:
+    """`--bucket URL --prefix P --compress bz2|none` for a job that publishes."""
+    place = publish_location(job)
+    return ["--bucket", place["bucket"], "--prefix", place["prefix"], "--compress", place["compress"] or "none"]
+
+
+def artifact_url(name: str) -> str:
+    """The latest copy's URL of the artifact `name` (`.json.bz2` when published compressed)."""
+    (entry,) = [a for a in DEPLOYMENT["artifacts"] if a["name"] == name]
+    suffix = ".bz2" if entry["compress"] == "bz2" else ""
+    return f"{entry['bucket'].rstrip('/')}/{entry['prefix']}{name}{suffix}"
 
 
 def image(job: str) -> str:
@@ -81,7 +101,7 @@ def image(job: str) -> str:
 
 
 def pod_task(task_id: str, job: str, script: str, arguments: list[str], **kwargs: object) -> KubernetesPodOperator:
-    """One GKE pod running `script` (the job's console script, or taar-wait-for) in the job's image."""
+    """One GKE pod running `script` (the job's console script) in the job's image."""
     return GKEStartPodOperator(
         task_id=task_id,
         name=task_id.replace("_", "-"),
@@ -99,12 +119,16 @@ def pod_task(task_id: str, job: str, script: str, arguments: list[str], **kwargs
 
 
 def spark_task(task_id: str, job: str, arguments: list[str]) -> DataprocSubmitJobOperator:
-    """The job's Dataproc bundle on the day's cluster; `<job>_main.py` takes the job's CLI options."""
-    bundle = f"{DATAPROC_ARTIFACTS}/{job}/{IMAGE_VERSIONS[job]}"
+    """The job's Dataproc bundle on the day's cluster; `<job>_main.py` takes the job's CLI options.
+
+    Deferrable: the worker submits and hands the wait to the triggerer, so a killed task does not
+    sit in a blocking poll loop; `cancel_on_kill` cancels the Dataproc job when the task is killed.
+    """
+    bundle = f"{DATAPROC['artifacts']}/{job}/{IMAGE_VERSIONS[job]}"
     return DataprocSubmitJobOperator(
         task_id=task_id,
-        project_id=GCP_PROJECT,
-        region=DATAPROC_REGION,
+        project_id=DATAPROC["project_id"],
+        region=DATAPROC["region"],
         job={
             "placement": {"cluster_name": DATAPROC_CLUSTER},
             "pyspark_job": {
@@ -113,17 +137,9 @@ def spark_task(task_id: str, job: str, arguments: list[str]) -> DataprocSubmitJo
                 "args": arguments,
             },
         },
-    )
-
-
-def wait_for(task_id: str, url: str) -> KubernetesPodOperator:
-    """taar-wait-for in a pod: done when the partition (or its _SUCCESS marker) exists."""
-    return pod_task(
-        task_id,
-        job="spark_lite",
-        script="taar-wait-for",
-        arguments=[url, "--timeout", "36000", "--poke-interval", "300"],
-        retries=0,
+        deferrable=True,
+        cancel_on_kill=True,
+        execution_timeout=dt.timedelta(hours=4),
     )
 
 
@@ -136,17 +152,19 @@ def profile_stage(task_id: str, stage: list[str]) -> KubernetesPodOperator:
         "--sink",
         "bigtable",
         "--gcp-project",
-        GCP_PROJECT,
+        PROFILES["gcp_project"],
         "--bigquery-dataset-id",
-        PROFILE["bigquery_dataset"],
+        PROFILES["bigquery_dataset"],
         "--bigquery-table-id",
-        PROFILE["bigquery_table"],
+        PROFILES["bigquery_table"],
         "--avro-gcs-bucket",
-        PROFILE["avro_bucket"],
+        PROFILES["avro_bucket"],
         "--bigtable-instance-id",
-        PROFILE["bigtable_instance"],
+        PROFILES["bigtable_instance"],
         "--bigtable-table-id",
-        PROFILE["bigtable_table"],
+        PROFILES["bigtable_table"],
+        "--sample-rate",
+        str(PROFILES["sample_rate"]),
     ]
     return pod_task(task_id, job="profile_bigtable", script="taar-profile-bigtable", arguments=common + stage)
 
@@ -162,89 +180,110 @@ default_args = {
 with DAG(
     "taar_daily",
     default_args=default_args,
-    start_date=dt.datetime(2026, 11, 1),
-    schedule="0 4 * * *",
+    start_date=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    schedule=CronTriggerTimetable("0 4 * * *", timezone="UTC"),
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["taar"],
 ) as dag:
-    amo = ["--date", DATE, "--gcs-bucket", AMO_BUCKET, "--prefix", AMO_PREFIX]
-    amodump = pod_task("amodump", job="amodump", script="taar-amodump", arguments=amo)
-    amowhitelist = pod_task("amowhitelist", job="amowhitelist", script="taar-amowhitelist", arguments=amo)
+    amo_date = ["--date", DATE]
+    amodump = pod_task("amodump", "amodump", "taar-amodump", [*amo_date, *publish_args("amodump")])
+    amowhitelist = pod_task(
+        "amowhitelist", "amowhitelist", "taar-amowhitelist", [*amo_date, *publish_args("amowhitelist")]
+    )
     update_whitelist = pod_task(
         "update_whitelist",
-        job="update_whitelist",
-        script="taar-update-whitelist",
-        arguments=[*amo, "--validate-guids"],
+        "update_whitelist",
+        "taar-update-whitelist",
+        [*amo_date, *publish_args("update_whitelist"), "--validate-guids"],
     )
 
-    wait_for_clients_daily = wait_for("wait_for_clients_daily", f"{CLIENTS_DAILY}/submission_date_s3={DATE}")
+    clients_daily = urlsplit(CLIENTS_DAILY)
+    wait_for_clients_daily = GCSObjectsWithPrefixExistenceSensor(
+        task_id="wait_for_clients_daily",
+        bucket=clients_daily.netloc,
+        prefix=f"{clients_daily.path.strip('/')}/submission_date_s3={DATE_NODASH}/",
+        mode="reschedule",
+        poke_interval=SENSOR_POKE.total_seconds(),
+        timeout=SENSOR_TIMEOUT.total_seconds(),
+        retries=0,
+    )
     create_cluster = DataprocCreateClusterOperator(
         task_id="create_dataproc_cluster",
-        project_id=GCP_PROJECT,
-        region=DATAPROC_REGION,
+        project_id=DATAPROC["project_id"],
+        region=DATAPROC["region"],
         cluster_name=DATAPROC_CLUSTER,
         cluster_config={
-            "master_config": {"num_instances": 1, "machine_type_uri": "n2-standard-8"},
-            "worker_config": {"num_instances": 5, "machine_type_uri": "n2-highmem-8"},
-            "software_config": {
-                "image_version": DATAPROC_IMAGE_VERSION,
-                "properties": {"dataproc:pip.packages": ",".join(DATAPROC_PIP_PACKAGES)},
+            "master_config": {"num_instances": 1, "machine_type_uri": DATAPROC["master_machine_type"]},
+            "worker_config": {
+                "num_instances": DATAPROC["num_workers"],
+                "machine_type_uri": DATAPROC["worker_machine_type"],
             },
-            "lifecycle_config": {"idle_delete_ttl": {"seconds": 3600}},
+            "software_config": {
+                "image_version": DATAPROC["image_version"],
+                "properties": {"dataproc:pip.packages": ",".join(DATAPROC["pip_packages"])},
+            },
+            "lifecycle_config": {"idle_delete_ttl": {"seconds": DATAPROC["idle_delete_ttl_seconds"]}},
         },
-    )
-    spark = ["--date", DATE, "--input", CLIENTS_DAILY, "--compress", "bz2"]
+    ).as_setup()
+    spark = ["--date", DATE, "--input", CLIENTS_DAILY]
     taar_lite = spark_task(
         "taar_lite",
-        job="spark_lite",
-        arguments=[*spark, "--whitelist-url", f"{AMO_ARTIFACTS}whitelist_addons_database.json"],
+        "spark_lite",
+        [*spark, *publish_args("spark_lite"), "--whitelist-url", artifact_url("whitelist_addons_database.json")],
     )
     taar_locale = spark_task(
         "taar_locale",
-        job="spark_locale",
-        arguments=[*spark, "--whitelist-url", f"{AMO_ARTIFACTS}only_guids_top_200.json"],
+        "spark_locale",
+        [*spark, *publish_args("spark_locale"), "--whitelist-url", artifact_url("only_guids_top_200.json")],
     )
     taar_similarity = spark_task(
         "taar_similarity",
-        job="spark_similarity",
-        arguments=[*spark, "--whitelist-url", f"{AMO_ARTIFACTS}only_guids_top_200.json"],
+        "spark_similarity",
+        [*spark, *publish_args("spark_similarity"), "--whitelist-url", artifact_url("only_guids_top_200.json")],
     )
     delete_cluster = DataprocDeleteClusterOperator(
         task_id="delete_dataproc_cluster",
-        project_id=GCP_PROJECT,
-        region=DATAPROC_REGION,
+        project_id=DATAPROC["project_id"],
+        region=DATAPROC["region"],
         cluster_name=DATAPROC_CLUSTER,
-        trigger_rule=TriggerRule.ALL_DONE,
-    )
+    ).as_teardown(setups=create_cluster)
 
-    # clients_last_seen lives in BigQuery (no storage partition to poll): wait for the task writing it.
+    # clients_last_seen lives in BigQuery (no storage partition to poll): wait for the task writing
+    # it. bqetl_main_summary runs at 02:00 with Airflow 2 data intervals, so its run for the data
+    # day has logical date DATA_DAY 02:00: one day and two hours before this run's logical date.
     wait_for_clients_last_seen = ExternalTaskSensor(
         task_id="wait_for_clients_last_seen",
         external_dag_id="bqetl_main_summary",
         external_task_id="telemetry_derived__clients_last_seen__v1",
-        execution_delta=dt.timedelta(hours=2),
+        execution_delta=dt.timedelta(days=1, hours=2),
+        allowed_states=["success"],
+        failed_states=["failed", "upstream_failed", "skipped"],
         mode="reschedule",
-        timeout=36000,
+        poke_interval=SENSOR_POKE.total_seconds(),
+        timeout=SENSOR_TIMEOUT.total_seconds(),
+        retries=0,
     )
     fill_bq = profile_stage("profile_fill_bq", ["--fill-bq"])
     bq_to_gcs = profile_stage("profile_bq_to_gcs", ["--bq-to-gcs"])
+    shards = PROFILES["shards"]
     gcs_to_bigtable = [
-        profile_stage(f"profile_gcs_to_bigtable_{i}", ["--gcs-to-bigtable", "--shard", f"{i}/{SHARDS}"])
-        for i in range(SHARDS)
+        profile_stage(f"profile_gcs_to_bigtable_{i}", ["--gcs-to-bigtable", "--shard", f"{i}/{shards}"])
+        for i in range(shards)
     ]
     wipe_bigquery_tmp_table = profile_stage("profile_wipe_bigquery_tmp_table", ["--wipe-bigquery-tmp-table"])
     wipe_avro = profile_stage("profile_wipe_avro", ["--wipe-avro"])
-    delete_opt_out = profile_stage("profile_delete_opt_out", ["--delete-opt-out", "--delete-days", "28"])
+    delete_opt_out = profile_stage(
+        "profile_delete_opt_out", ["--delete-opt-out", "--delete-days", str(PROFILES["delete_days"])]
+    )
 
     amodump >> [amowhitelist, update_whitelist]
     [wait_for_clients_daily, amowhitelist, update_whitelist] >> create_cluster
-    create_cluster >> [taar_lite, taar_locale, taar_similarity]
+    create_cluster >> [taar_lite, taar_locale, taar_similarity] >> delete_cluster
     amowhitelist >> taar_lite
     update_whitelist >> taar_locale
     update_whitelist >> taar_similarity
-    [taar_lite, taar_locale, taar_similarity] >> delete_cluster
 
     wait_for_clients_last_seen >> fill_bq >> bq_to_gcs >> gcs_to_bigtable
     gcs_to_bigtable >> wipe_bigquery_tmp_table
