@@ -6,9 +6,12 @@ these checks are quick and run in `make test`.
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ import yaml
 from conftest import JOB_DIRS, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
+import dataproc_bundle
 import images  # tools/ is not a package
 
 BIN = Path(sys.executable).parent
@@ -171,3 +175,71 @@ def test_smoke_plan_refuses_an_unknown_job():
 
     with pytest.raises(SystemExit, match="no small run"):
         images_smoke.job_runs("no_such_job", "http://127.0.0.1:1/")
+
+
+# --- Dataproc parity -----------------------------------------------------------------------------
+
+
+def dag_dataproc_image() -> str:
+    """The Dataproc image the DAG creates its cluster with: the deployment config, else the DAG's constant."""
+    config = ROOT / "deploy" / "airflow" / "taar_deployment.json"
+    if config.exists():
+        image = json.loads(config.read_text()).get("dataproc", {}).get("image_version")
+        if image:
+            return image
+    tree = ast.parse((ROOT / "deploy" / "airflow" / "taar_daily.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "DATAPROC_IMAGE_VERSION" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError("no Dataproc image version in deploy/airflow (taar_deployment.json dataproc.image_version)")
+
+
+def pyspark_pins() -> dict[str, str]:
+    """pyspark pin of every package that declares one (the Spark jobs and taar_common's spark extra)."""
+    pins = {}
+    for path in [*(ROOT / "jobs").glob("*/pyproject.toml"), *(ROOT / "libs").glob("*/pyproject.toml")]:
+        project = tomllib.loads(path.read_text())["project"]
+        deps = project["dependencies"] + [d for ds in project.get("optional-dependencies", {}).values() for d in ds]
+        for dep in deps:
+            if images.requirement_name(dep) == "pyspark":
+                pins[str(path.parent.relative_to(ROOT))] = dep.replace(" ", "").split("==", 1)[-1]
+    return pins
+
+
+def test_spark_pins_are_the_spark_of_the_dags_dataproc_image():
+    image = dag_dataproc_image()
+    assert image in dataproc_bundle.DATAPROC_IMAGES, (
+        f"the DAG names Dataproc image {image!r}, which tools/dataproc_bundle.py DATAPROC_IMAGES does not list: "
+        "add its Spark/Python/Java from Google's release-versions page, then pin that pyspark"
+    )
+    spark = dataproc_bundle.DATAPROC_IMAGES[image]["spark"]
+    pins = pyspark_pins()
+    assert {f"jobs/{job}" for job in JOBS if images.uses_spark(job)} <= set(pins), pins
+    wrong = {package: pin for package, pin in pins.items() if pin != spark}
+    assert not wrong, f"Dataproc {image} runs Spark {spark}; these pin another pyspark: {wrong}"
+
+
+@pytest.mark.parametrize("job", [job for job in JOBS if images.uses_spark(job)])
+def test_spark_job_tests_run_the_clusters_spark_and_python(job):
+    """The job's test venv (where its spark-submit tests run) holds the image's pyspark; CI runs its Python."""
+    wanted = dataproc_bundle.DATAPROC_IMAGES[dag_dataproc_image()]
+    installed = sorted((ROOT / ".venv" / job).glob("lib/python3*/site-packages/pyspark-*.dist-info"))
+    if not installed:
+        pytest.fail(f".venv/{job} has no pyspark: run `make envs`")
+    version = installed[-1].name.removeprefix("pyspark-").removesuffix(".dist-info")
+    assert version == wanted["spark"], f".venv/{job} runs pyspark {version}, the cluster Spark {wanted['spark']}"
+    workflow = yaml.safe_load((WORKFLOWS / f"job-{job}.yml").read_text())
+    pythons = {
+        s["with"]["python-version"] for s in workflow["jobs"]["test"]["steps"] if "setup-python" in s.get("uses", "")
+    }
+    assert pythons == {wanted["python"]}, (
+        f"job-{job}.yml tests on Python {pythons}, the cluster runs {wanted['python']}"
+    )
+    javas = {s["with"]["java-version"] for s in workflow["jobs"]["test"]["steps"] if "setup-java" in s.get("uses", "")}
+    assert javas == {wanted["java"]}, f"job-{job}.yml tests on Java {javas}, the cluster runs {wanted['java']}"
+
+
+def test_parity_check_catches_a_pin_off_the_image(monkeypatch):
+    monkeypatch.setitem(dataproc_bundle.DATAPROC_IMAGES, dag_dataproc_image(), {"spark": "0.0.1"})
+    with pytest.raises(AssertionError, match="pin another pyspark"):
+        test_spark_pins_are_the_spark_of_the_dags_dataproc_image()

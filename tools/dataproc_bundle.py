@@ -25,6 +25,17 @@ ENTRY_NAMES = ("entry.py", "main.py")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
+# What each Dataproc image version the DAG may name runs; the Spark jobs pin this pyspark, so their
+# tests (and the spark-submit runs of taar_testing.dataproc) run the cluster's Spark. A repo test holds
+# the DAG's image, the jobs' pins and the test venvs to this table: a new image needs a row here first.
+# Source: Google Cloud, "3.0.x release image versions"
+# (https://cloud.google.com/dataproc/docs/concepts/versioning/dataproc-release-3.0) and the Dataproc
+# release notes of 2025-09-08: 3.0.0-RC1-debian12 is the only 3.0 image on Debian 12 (Spark 4.0.0,
+# Python 3.11, Java 17); later 3.0.x images are Debian 13 / Ubuntu 24 with Spark 4.1.x and Java 21.
+DATAPROC_IMAGES = {
+    "3.0-debian12": {"spark": "4.0.0", "python": "3.11", "java": "17"},
+}
+
 
 def _project(folder: Path) -> dict:
     return tomllib.loads((folder / "pyproject.toml").read_text())
