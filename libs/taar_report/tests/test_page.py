@@ -43,7 +43,8 @@ def test_tables_carry_the_exact_numbers():
     assert "<tr><td class='num'>120</td><td class='num'>7</td><td class='num'>113</td></tr>" in page
     assert "<td>delete-opt-out</td><td><span class='ok'>ok</span></td><td class='num'>0.5</td>" in page
     assert "<ul class='counts'><li>deletion_requests: 9</li><li>rows_deleted: 7</li></ul>" in page
-    assert "<td class='num'>60</td><td>2024-05-01</td>" in page  # lr_curves: records, data date
+    assert "<td class='num'>60</td><td><span class='nowrap'>2024-05-01</span></td>" in page  # lr_curves
+    assert "<td><span class='nowrap'>100 B</span></td>" in page and "&lt;span" not in page
     assert "Editorial list (only_guids_top_200.json): 4 GUIDs, 4 of them in the whitelist." in page
     assert "RuntimeError: boom" in page and "4 of 5 job runs ok" in page
     assert "<td class='num'>12.5</td><td>addons=6</td>" in page

@@ -33,7 +33,8 @@ h1{font-size:22px;margin-bottom:4px}
 h2{font-size:18px;border-bottom:2px solid #3b6fb6;padding-bottom:4px;margin-top:32px}
 h3{font-size:15px;margin:12px 0 4px}
 table{border-collapse:collapse;margin:8px 0;max-width:100%}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}td{overflow-wrap:anywhere}
+th,td.num,.nowrap{white-space:nowrap}
 th{background:#eef2f8}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .meta{color:#666}.missing{color:#8a5a00;background:#fff6e0;padding:6px 10px;border-left:4px solid #e0a000}
 .error{color:#9b1c1c;background:#fdecec;padding:6px 10px;border-left:4px solid #c53030}
@@ -281,13 +282,13 @@ def artifacts_section(inputs: model.ReportInputs) -> str:
         rows.append(
             [
                 f"<code>{escape(artifact.url)}</code>",
-                _human_size(artifact.size_bytes),
+                f"<span class='nowrap'>{_human_size(artifact.size_bytes)}</span>",
                 artifact.records if artifact.records is not None else "",
-                artifact.data_date or "",
+                f"<span class='nowrap'>{escape(artifact.data_date)}</span>" if artifact.data_date else "",
                 status,
             ]
         )
-    return _table(["artifact", "size", "records", "data date", "check"], rows, raw_columns={0, 4})
+    return _table(["artifact", "size", "records", "data date", "check"], rows, raw_columns={0, 1, 3, 4})
 
 
 def runs_section(inputs: model.ReportInputs) -> str:
