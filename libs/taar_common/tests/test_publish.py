@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 
 import pytest
 from taar_common.artifacts import ArtifactCheckError
-from taar_common.publish import publish_artifact
+from taar_common.cli import RunSummary
+from taar_common.lease import Lease, LeaseHeldError, lease_url
+from taar_common.publish import PublishGuardError, PublishPolicy, PublishTarget, publish_all, publish_artifact
 from taar_common.storage import Storage, StorageError, join_url
 
 DAY = dt.date(2026, 11, 27)
@@ -73,3 +77,100 @@ def test_failed_check_writes_nothing(tmp_path):
     with pytest.raises(ArtifactCheckError, match="symmetric_no_self_pairs"):
         publish_artifact(storage, "guid_coinstallation", asymmetric, bucket_url=str(tmp_path), prefix="p", day=DAY)
     assert storage.list_prefix(str(tmp_path)) == []
+
+
+RANKING = "guid_install_ranking.json"
+
+
+def _ranking(n: int) -> dict[str, int]:
+    return {f"addon{i}@x": n - i for i in range(n)}
+
+
+def _target(root: str, day: dt.date = DAY) -> PublishTarget:
+    return PublishTarget(root, "p/", day)
+
+
+def test_publish_all_writes_the_set_and_releases_the_lease(storage_root):
+    storage = Storage()
+    summary = RunSummary("demo")
+    published = publish_all(
+        storage, _target(storage_root), {RANKING: _ranking(5), "guid_coinstallation.json": GOOD}, summary, job="t"
+    )
+    assert [p.name for p in published] == [RANKING, "guid_coinstallation.json"]
+    assert storage.read_json(join_url(storage_root, "p/guid_install_ranking.json")) == _ranking(5)
+    assert summary.artifacts[0].endswith("guid_install_ranking20261127.json")
+    assert not storage.exists(lease_url(storage_root, "p/", "t"))
+
+
+def test_a_held_lease_refuses_a_second_run_naming_the_holder(storage_root):
+    storage = Storage()
+    with Lease(storage, lease_url(storage_root, "p/", "t"), "t") as held:
+        with pytest.raises(LeaseHeldError, match=f"run_id={held.run_id}") as raised:
+            publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")
+        assert f"pid={os.getpid()}" in str(raised.value)
+    assert not storage.exists(join_url(storage_root, "p/guid_install_ranking.json"))
+    publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")  # released: the next run goes
+
+
+def test_an_expired_lease_is_taken_over(storage_root):
+    storage = Storage()
+    url = lease_url(storage_root, "p/", "t")
+    storage.write_bytes(
+        url, json.dumps({"host": "gone", "pid": 1, "run_id": "dead", "expires": "2001-01-01T00:00:00+00:00"}).encode()
+    )
+    publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")
+    assert not storage.exists(url)
+
+
+def test_the_lease_is_released_when_the_publish_fails(storage_root):
+    storage = Storage()
+    with pytest.raises(ArtifactCheckError):
+        publish_all(
+            storage,
+            _target(storage_root),
+            {RANKING: _ranking(3), "guid_coinstallation.json": {"a@x": {"a@x": 1}}},
+            job="t",
+        )
+    assert not storage.exists(lease_url(storage_root, "p/", "t"))
+    assert storage.list_prefix(join_url(storage_root, "p") + "/") == []  # every payload checked before any write
+
+
+def test_the_shrink_guard_names_both_counts_and_keeps_the_latest(storage_root):
+    storage = Storage()
+    publish_all(storage, _target(storage_root), {RANKING: _ranking(10)}, job="t")
+    latest = join_url(storage_root, "p/guid_install_ranking.json")
+    next_day = _target(storage_root, DAY + dt.timedelta(days=1))
+    with pytest.raises(PublishGuardError, match="has 7 records.*has 10"):
+        publish_all(storage, next_day, {RANKING: _ranking(7)}, job="t")
+    assert storage.read_json(latest) == _ranking(10)
+    assert not storage.exists(join_url(storage_root, "p/guid_install_ranking20261128.json"))
+    publish_all(storage, next_day, {RANKING: _ranking(8)}, job="t")  # a 20% fall is allowed
+    publish_all(storage, next_day, {RANKING: _ranking(1)}, job="t", policy=PublishPolicy(allow_shrink=True))
+    assert storage.read_json(latest) == _ranking(1)
+
+
+def _addon(guid: str) -> dict:
+    keys = ("categories", "default_locale", "description", "name", "summary", "tags", "ratings", "promoted")
+    record = dict.fromkeys(keys, None) | {"guid": guid, "weekly_downloads": 1, "average_daily_users": 1}
+    return record | {"current_version": None, "is_featured": True, "created": "x", "first_create_date": "x"}
+
+
+def test_an_empty_artifact_never_replaces_a_non_empty_one(storage_root):
+    storage = Storage()
+    featured = "featured_addons_database.json"
+    publish_all(storage, _target(storage_root), {featured: {"a@x": _addon("a@x")}}, job="t")
+    with pytest.raises(PublishGuardError, match="has 0 records.*has 1"):
+        publish_all(storage, _target(storage_root), {featured: {}}, job="t", policy=PublishPolicy(max_shrink=1.0))
+    assert storage.read_json(join_url(storage_root, "p/featured_addons_database.json")) == {"a@x": _addon("a@x")}
+
+
+def test_publish_artifact_applies_the_guard_when_given(tmp_path):
+    storage = Storage()
+    publish_artifact(storage, RANKING, _ranking(10), bucket_url=str(tmp_path), prefix="p", day=DAY)
+    with pytest.raises(PublishGuardError):
+        publish_artifact(
+            storage, RANKING, _ranking(2), bucket_url=str(tmp_path), prefix="p", day=DAY, guard=PublishPolicy()
+        )
+    publish_artifact(
+        storage, RANKING, _ranking(2), bucket_url=str(tmp_path), prefix="p", day=DAY
+    )  # old callers: no guard

@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -23,7 +25,9 @@ from typing import Any
 import click
 
 from taar_common.dates import parse_date
-from taar_common.storage import resolve_bucket_url
+from taar_common.lease import DEFAULT_LEASE_TTL
+from taar_common.publish import DEFAULT_MAX_SHRINK, PublishPolicy
+from taar_common.storage import check_bucket_name, check_key, parse_url, resolve_bucket_url
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,34 @@ def configure_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+TERMINATED_EXIT_STATUS = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (Kubernetes, the scheduler): unwinds like KeyboardInterrupt, past `except Exception`.
+
+    A BaseException, so no `except Exception` on the way swallows it, while every `finally`
+    and context manager (temp files, the lease) still runs.
+    """
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises `Terminated` in the main thread; the previous handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(f"terminated by signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @dataclass
 class RunSummary:
     """Counts, durations and artifact URLs of one run, printed as one JSON line on stdout."""
@@ -121,9 +153,18 @@ class RunSummary:
         click.echo(redact(line), file=sys.stdout)
 
     def run(self, job: Callable[[], Any]) -> None:
-        """Run `job`; print the summary; exit 0 only on success (never swallow the error)."""
+        """Run `job`; print the summary; exit 0 only on success (never swallow the error).
+
+        SIGTERM unwinds the job (temp files removed, lease released), prints the failed
+        summary and exits 143, the status a shell reports for a SIGTERMed process.
+        """
         try:
-            job()
+            with sigterm_raises():
+                job()
+        except Terminated as exc:
+            log.error("%s %s; cleaned up, nothing half-written", self.job, exc)
+            self.emit("failed", error=f"Terminated: {exc}")
+            sys.exit(TERMINATED_EXIT_STATUS)
         except Exception as exc:  # reported, then the process exits non-zero
             log.error("%s failed: %s", self.job, exc)
             log.debug("traceback:\n%s", traceback.format_exc())
@@ -153,25 +194,119 @@ def date_option(help_text: str = "Run date (YYYYMMDD or YYYY-MM-DD); names the d
     )
 
 
+def _check_bucket(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a bad `--bucket` when the options are parsed, before any work (value unchanged)."""
+    if value:
+        try:
+            resolved = resolve_bucket_url(value, "unused")
+            if resolved.startswith(("gs://", "s3://")):
+                parse_url(resolved)
+        except ValueError as exc:
+            raise click.BadParameter(redact(str(exc)), ctx, param) from exc
+    return value
+
+
+def _check_bare_bucket(scheme: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            try:
+                check_bucket_name(value, f"{scheme}://{value}")
+            except ValueError as exc:
+                raise click.BadParameter(redact(str(exc)), ctx, param) from exc
+        return value
+
+    return check
+
+
+def _check_prefix(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_key(value, "prefix")
+    except ValueError as exc:
+        raise click.BadParameter(redact(str(exc)), ctx, param) from exc
+
+
+_POLICY_META = "taar_common.publish_policy"
+
+
+def _remember_policy(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    ctx.meta.setdefault(_POLICY_META, {})[param.name] = value
+
+
+def publish_policy(ctx: click.Context | None = None) -> PublishPolicy:
+    """The `--max-shrink/--allow-shrink/--lease-ttl-hours` of the running command (defaults outside one)."""
+    ctx = ctx or click.get_current_context(silent=True)
+    given = ctx.meta.get(_POLICY_META, {}) if ctx is not None else {}
+    return PublishPolicy(
+        max_shrink=given.get("max_shrink", DEFAULT_MAX_SHRINK),
+        allow_shrink=bool(given.get("allow_shrink", False)),
+        lease_ttl=dt.timedelta(hours=given["lease_ttl_hours"]) if "lease_ttl_hours" in given else DEFAULT_LEASE_TTL,
+    )
+
+
 def storage_options(default_bucket: str, default_prefix: str) -> Callable:
-    """`--bucket/--gcs-bucket/--s3-bucket/--prefix/--compress`; the command receives `bucket_url`."""
+    """`--bucket/--gcs-bucket/--s3-bucket/--prefix/--compress`, checked when parsed, and the publish policy.
+
+    The command receives `bucket, gcs_bucket, s3_bucket, prefix, compress`; the publish policy
+    options (`--max-shrink --allow-shrink --lease-ttl-hours`) are not passed as arguments (so
+    every existing command keeps its signature): read them with `publish_policy()`.
+    """
 
     def decorate(command: Callable) -> Callable:
         options = [
             click.option(
                 "--bucket",
-                help=f"Output location: gs://, s3://, file:// URL, local path, or bare GCS bucket name. "
+                callback=_check_bucket,
+                help=f"Output location: gs://, s3://, file:///abs/path URL, local path, or bare GCS bucket name. "
                 f"Default ./taar-data/{default_bucket}.",
             ),
-            click.option("--gcs-bucket", help="Alias: bare GCS bucket name (gs://NAME)."),
-            click.option("--s3-bucket", help="Alias: bare S3 bucket name (s3://NAME), the legacy home."),
-            click.option("--prefix", default=default_prefix, show_default=True, help="Key prefix inside the bucket."),
+            click.option(
+                "--gcs-bucket", callback=_check_bare_bucket("gs"), help="Alias: bare GCS bucket name (gs://NAME)."
+            ),
+            click.option(
+                "--s3-bucket",
+                callback=_check_bare_bucket("s3"),
+                help="Alias: bare S3 bucket name (s3://NAME), the legacy home.",
+            ),
+            click.option(
+                "--prefix",
+                default=default_prefix,
+                show_default=True,
+                callback=_check_prefix,
+                help="Key prefix inside the bucket (no '..', no leading '/', no '//').",
+            ),
             click.option(
                 "--compress",
                 type=click.Choice(["none", "bz2"]),
                 default="none",
                 show_default=True,
                 help="bz2 writes NAME.json.bz2 (what the recommender reads from GCS).",
+            ),
+            click.option(
+                "--max-shrink",
+                type=click.FloatRange(0.0, 1.0),
+                default=DEFAULT_MAX_SHRINK,
+                show_default=True,
+                expose_value=False,
+                callback=_remember_policy,
+                help="Fail rather than replace a latest copy with one whose record count falls by more than this "
+                "share (an empty artifact replacing a non-empty one always fails).",
+            ),
+            click.option(
+                "--allow-shrink",
+                is_flag=True,
+                expose_value=False,
+                callback=_remember_policy,
+                help="Publish even if the record count falls by more than --max-shrink (an expected fall).",
+            ),
+            click.option(
+                "--lease-ttl-hours",
+                type=click.FloatRange(0.0, min_open=True),
+                default=DEFAULT_LEASE_TTL.total_seconds() / 3600,
+                show_default=True,
+                expose_value=False,
+                callback=_remember_policy,
+                help="One run at a time per job and target: a run's lease lasts this long; an older lease "
+                "(a killed run) is taken over.",
             ),
         ]
         for option in reversed(options):
