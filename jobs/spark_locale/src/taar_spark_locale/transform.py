@@ -15,6 +15,7 @@ import numpy as np
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from taar_common.spark import drop_null_client_ids, explode_whitelisted, release_firefox, valid_addon_ids
+from taar_common.whitelist import recommendable_guids
 
 LocaleCounts = dict[str, dict[str, int]]
 
@@ -85,9 +86,11 @@ def noisy_top_addons(
 
     Every whitelisted add-on gets noise, a zero count included; weights are the noisy
     counts minus the locale's minimum, divided by their sum over the whole whitelist
-    (uniform if that sum is 0), so each locale's kept weights sum to at most 1.
+    (uniform if that sum is 0), so each locale's kept weights sum to at most 1. The noise
+    domain leaves out what the validity rule excludes by GUID (Pioneer): such an add-on
+    never has a count, and noise alone must not publish it.
     """
-    guids = sorted(set(whitelist))
+    guids = recommendable_guids(whitelist)
     scale = max_addons_per_client / epsilon
     result: dict[str, list[list]] = {}
     for locale in sorted(counts):

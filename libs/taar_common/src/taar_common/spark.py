@@ -18,10 +18,10 @@ from pyspark.sql import functions as F
 
 from taar_common.dates import compact
 from taar_common.storage import Storage, join_url
+from taar_common.whitelist import PIONEER_GUID
 
 log = logging.getLogger(__name__)
 
-PIONEER_GUID = "pioneer-opt-in@mozilla.org"
 PARTITION_COLUMN = "submission_date_s3"
 DEFAULT_CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_daily/v6"
 ADDON_FLAGS_FALSE = ("is_system", "user_disabled", "app_disabled", "foreign_install", "blocklisted")

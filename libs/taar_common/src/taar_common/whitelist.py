@@ -6,12 +6,16 @@ Both published forms are accepted: `whitelist_addons_database.json` (`{guid: rec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from taar_common.storage import Storage, join_url, resolve_bucket_url
 
 AMO_BUCKET = "telemetry-parquet"
 AMO_PREFIX = "telemetry-ml/addon_recommender/"
+PIONEER_GUID = "pioneer-opt-in@mozilla.org"
+"""The one add-on the validity rule excludes by its GUID alone (DESIGN: never recommended)."""
+EXCLUDED_GUIDS = frozenset({PIONEER_GUID})
 
 
 class WhitelistError(ValueError):
@@ -42,3 +46,12 @@ def whitelist_guids(payload: Any, *, source: str) -> list[str]:
 def read_whitelist(storage: Storage, url: str) -> list[str]:
     """Read a whitelist (`.json` or `.json.bz2`); a missing or empty one raises, naming `url`."""
     return whitelist_guids(storage.read_artifact(url), source=url)
+
+
+def recommendable_guids(guids: Iterable[str]) -> list[str]:
+    """Sorted unique `guids` without those the validity rule excludes by GUID alone.
+
+    Whatever ranks or adds noise over a whitelist uses this, so an excluded add-on that an
+    upstream list still carries can never be published (e.g. by noise alone).
+    """
+    return sorted(set(guids) - EXCLUDED_GUIDS)
