@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from taar_amowhitelist.cli import main
+from taar_common.lease import Lease, lease_url
 from taar_common.storage import Storage, join_url
 
 PREFIX = "telemetry-ml/addon_recommender/"
@@ -137,8 +140,9 @@ def test_rerun_of_an_old_date_gives_the_same_bytes(tmp_path):
     for day in ("20260302", "20261127"):
         storage.write_json(dump_url(str(tmp_path), day=day), dump)
     outputs = []
-    for day in ("20260302", "20261127", "20260302"):
-        code, _, _ = run_cli("--date", day, "--bucket", str(tmp_path))
+    for day, guard in (("20260302", []), ("20261127", []), ("20260302", ["--allow-shrink"])):
+        # the rerun replaces a latest of 3 add-ons with 2: a backfill must say the fall is expected
+        code, _, _ = run_cli("--date", day, "--bucket", str(tmp_path), *guard)
         assert code == 0
         outputs.append(storage.read_bytes(join_url(str(tmp_path), PREFIX, f"whitelist_addons_database{day}.json")))
     assert outputs[0] == outputs[2]
@@ -158,3 +162,78 @@ def test_console_script_on_embedded_defaults(tmp_path):
     whitelist = json.loads((folder / "whitelist_addons_database.json").read_text())
     assert sorted(whitelist) == ["good@x", "low@x", "young-featured@x", "{6f1d0a3e-0c1b-4c55-9a6e-2f7d1b0e9c11}"]
     assert json.loads(result.stdout.strip().splitlines()[-1])["status"] == "ok"
+
+
+OUTPUTS = ("whitelist_addons_database", "featured_addons_database", "featured_whitelist_addons")
+
+
+def test_a_run_while_another_holds_the_lease_fails_naming_the_holder(storage_root):
+    storage = Storage()
+    storage.write_json(dump_url(storage_root), DUMP)
+    with Lease(storage, lease_url(storage_root, PREFIX, "amowhitelist"), "amowhitelist") as held:
+        code, summary, _ = run_cli("--date", DAY, "--bucket", storage_root)
+    assert code == 1
+    assert "LeaseHeldError" in summary["error"] and f"run_id={held.run_id}" in summary["error"]
+    assert [u for u in storage.list_prefix(join_url(storage_root, PREFIX) + "/") if "whitelist" in u] == []
+
+
+def test_shrinking_whitelist_fails_naming_both_counts_unless_allowed(tmp_path):
+    storage = Storage()
+    storage.write_json(dump_url(str(tmp_path)), DUMP)
+    assert run_cli("--date", DAY, "--bucket", str(tmp_path))[0] == 0
+    storage.write_json(dump_url(str(tmp_path)), {"good@x": DUMP["good@x"]})
+    code, summary, _ = run_cli("--date", DAY, "--bucket", str(tmp_path))
+    assert code == 1 and "has 1 records" in summary["error"] and "has 2" in summary["error"]
+    assert len(storage.read_json(join_url(str(tmp_path), PREFIX, "whitelist_addons_database.json"))) == 2
+    assert run_cli("--date", DAY, "--bucket", str(tmp_path), "--allow-shrink")[0] == 0
+
+
+# Each write stalls a little, so two runs started together overlap in their publish.
+SLOW_RUN = """
+import sys, time
+from taar_common.storage import Storage
+real_write = Storage.write_bytes
+def slow_write(self, *args, **kwargs):
+    time.sleep(0.3)
+    return real_write(self, *args, **kwargs)
+Storage.write_bytes = slow_write
+from taar_amowhitelist.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _dump_of(tag: str) -> dict:
+    guids = [f"{tag}-{i}@x" for i in range(3)]
+    return {g: record(g, featured=i == 0) for i, g in enumerate(guids)}
+
+
+@pytest.mark.parametrize("storage_root", ["local", "gcs"], indirect=True)
+def test_two_concurrent_runs_never_mix_artifact_sets(storage_root):
+    storage = Storage()
+    dumps = {tag: join_url(storage_root, "dumps", f"{tag}.json") for tag in ("a", "b")}
+    for tag, url in dumps.items():
+        storage.write_json(url, _dump_of(tag))
+    collisions = 0
+    for _ in range(3):
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", SLOW_RUN, "--date", DAY, "--bucket", storage_root, "--dump-url", url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            for url in dumps.values()
+        ]
+        for process in runs:
+            stdout, stderr = process.communicate(timeout=120)
+            summary = json.loads(stdout.strip().splitlines()[-1])
+            if process.returncode != 0:
+                collisions += 1
+                assert "another run holds" in summary["error"] and "pid=" in summary["error"], summary
+        latest = {name: storage.read_json(join_url(storage_root, PREFIX, f"{name}.json")) for name in OUTPUTS}
+        tags = {guid.split("-")[0] for payload in latest.values() for guid in payload}
+        assert len(tags) == 1, f"mixed artifact sets: {latest}"
+        assert set(latest["featured_whitelist_addons"]) <= set(latest["whitelist_addons_database"])
+        assert not storage.exists(lease_url(storage_root, PREFIX, "amowhitelist"))
+        time.sleep(0.1)
+    assert collisions >= 1, "the runs never overlapped: the test did not exercise the lease"

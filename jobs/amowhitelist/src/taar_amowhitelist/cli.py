@@ -10,6 +10,7 @@ from taar_common.cli import (
     compression,
     configure_logging,
     date_option,
+    publish_policy,
     resolve_storage_args,
     storage_options,
 )
@@ -58,6 +59,7 @@ def main(
         min_rating=min_rating,
         min_age_days=min_age,
         compress=compression(compress),
+        policy=publish_policy(),
         dump_url=dump_url,
     )
     summary = RunSummary("amowhitelist")

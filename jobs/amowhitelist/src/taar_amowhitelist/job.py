@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from taar_common.artifacts import check_artifact
 from taar_common.cli import RunSummary
 from taar_common.dates import compact
-from taar_common.publish import publish_artifact
+from taar_common.publish import PublishPolicy, PublishTarget, publish_all
 from taar_common.storage import NotFoundError, Storage, join_url
 
 from taar_amowhitelist.transform import select_addon_lists, validate_dump
@@ -29,6 +28,7 @@ class AmowhitelistOptions:
     min_age_days: int = 60
     compress: str | None = None
     dump_url: str | None = None
+    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
 def locate_dump(storage: Storage, options: AmowhitelistOptions) -> str:
@@ -64,18 +64,12 @@ def run_amowhitelist(options: AmowhitelistOptions, summary: RunSummary, storage:
     summary.count("featured_whitelist", len(lists.featured_whitelist))
     summary.details["rejected"] = dict(sorted(lists.rejected.items()))
     payloads = dict(zip(OUTPUTS, (lists.whitelist, lists.featured, lists.featured_whitelist), strict=True))
-    with summary.timed("publish"):
-        for name, payload in payloads.items():  # check all three before writing any
-            check_artifact(name, payload)
-        for name, payload in payloads.items():
-            published = publish_artifact(
-                storage,
-                f"{name}.json",
-                payload,
-                bucket_url=options.bucket_url,
-                prefix=options.prefix,
-                day=options.day,
-                compress=options.compress,
-            )
-            summary.add_artifact(published.dated_url)
-            summary.add_artifact(published.latest_url)
+    with summary.timed("publish"):  # all three checked, then written as one set under the job's lease
+        publish_all(
+            storage,
+            PublishTarget(options.bucket_url, options.prefix, options.day, options.compress),
+            {f"{name}.json": payload for name, payload in payloads.items()},
+            summary,
+            job="amowhitelist",
+            policy=options.policy,
+        )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from taar_common.cli import RunSummary
-from taar_common.publish import publish_artifact
+from taar_common.publish import PublishPolicy, PublishTarget, publish_all
 from taar_common.spark import partition_url, read_clients_daily, spark_session
 from taar_common.storage import Storage
 from taar_common.whitelist import read_whitelist
@@ -34,6 +34,7 @@ class LiteRun:
     bucket_url: str
     prefix: str
     compress: str | None
+    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
 def extract(spark: SparkSession, storage: Storage, run: LiteRun) -> tuple[DataFrame, list[str]]:
@@ -78,18 +79,14 @@ def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary
         summary.count("coinstallation_pairs", sum(len(v) for v in coinstallation.values()) // 2)
         summary.count("ranked_guids", len(ranking))
     with summary.timed("publish"):
-        for name, payload in (("guid_coinstallation.json", coinstallation), ("guid_install_ranking.json", ranking)):
-            published = publish_artifact(
-                storage,
-                name,
-                payload,
-                bucket_url=run.bucket_url,
-                prefix=run.prefix,
-                day=run.run_date,
-                compress=run.compress,
-            )
-            summary.add_artifact(published.latest_url)
-            summary.add_artifact(published.dated_url)
+        publish_all(
+            storage,
+            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            {"guid_coinstallation.json": coinstallation, "guid_install_ranking.json": ranking},
+            summary,
+            job="spark_lite",
+            policy=run.policy,
+        )
 
 
 def main(run_args: LiteRun, summary: RunSummary, master: str | None) -> None:

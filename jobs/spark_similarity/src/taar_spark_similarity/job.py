@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import DataFrame, Observation, SparkSession
-from taar_common.artifacts import check_artifact
 from taar_common.cli import RunSummary
-from taar_common.publish import publish_artifact
+from taar_common.publish import PublishPolicy, PublishTarget, publish_all
 from taar_common.spark import read_clients_daily, spark_session
 from taar_common.storage import Storage
 from taar_common.whitelist import read_whitelist
@@ -47,6 +46,7 @@ class SimilarityRun:
     bucket_url: str
     prefix: str
     compress: str | None
+    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
     @property
     def days(self) -> list[dt.date]:
@@ -122,26 +122,16 @@ def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunS
         curves = transform.lr_curves(
             same, other, bandwidth=run.kernel_bandwidth, num_points=run.num_pdf_points, seed=run.seed
         )
-    with summary.timed("publish"):
-        artifacts = (
-            ("donors.json", donors, {}),
-            ("lr_curves.json", curves, {"num_pdf_points": run.num_pdf_points}),
+    with summary.timed("publish"):  # both checked before either is written, under the job's lease
+        publish_all(
+            storage,
+            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            {"donors.json": donors, "lr_curves.json": curves},
+            summary,
+            job="spark_similarity",
+            policy=run.policy,
+            check_params={"lr_curves.json": {"num_pdf_points": run.num_pdf_points}},
         )
-        for name, payload, checks in artifacts:  # both checked before either is written
-            check_artifact(name, payload, **checks)
-        for name, payload, checks in artifacts:
-            published = publish_artifact(
-                storage,
-                name,
-                payload,
-                bucket_url=run.bucket_url,
-                prefix=run.prefix,
-                day=run.run_date,
-                compress=run.compress,
-                **checks,
-            )
-            summary.add_artifact(published.latest_url)
-            summary.add_artifact(published.dated_url)
 
 
 def main(run_args: SimilarityRun, summary: RunSummary, master: str | None) -> None:
