@@ -1,4 +1,4 @@
-"""The full-size completeness check: 31,500 add-ons behind ~3% injected faults, dump must be exact.
+"""The full-size completeness check: 31,500 add-ons behind ~5% injected faults, dump must be exact.
 
     .venv/amodump/bin/python jobs/amodump/bench/bench_amodump_faults.py
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from taar_fixtures.amo import AmoFixtureServer, FaultPlan, generate_catalogue
 
 ADDONS = 31_500
-FAULT_RATE = 0.03
+FAULT_RATE = 0.05
 
 
 def main() -> int:
