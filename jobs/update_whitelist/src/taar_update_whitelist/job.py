@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from taar_common.cli import RunSummary
-from taar_common.http import HttpStats, TimeoutSession, build_http_session, fetch_json
+from taar_common.http import HttpStats, TimeoutSession, build_http_session, fetch_json, iter_pages
 from taar_common.publish import publish_artifact
 from taar_common.storage import Storage
 
@@ -38,14 +38,15 @@ class UpdateWhitelistOptions:
 
 
 def fetch_editorial(session: TimeoutSession, amo_url: str) -> list[object]:
-    """Every entry of `discovery/editorial/?recommended=true` (following `next` if AMO pages it)."""
-    url: str | None = f"{amo_url.rstrip('/')}/discovery/editorial/"
-    params: dict[str, str] | None = {"recommended": "true"}
+    """Every entry of `discovery/editorial/?recommended=true`.
+
+    AMO answers it unpaginated; a `next` link is followed the one shared way (`iter_pages`:
+    only on `--amo-url`'s scheme, host and port, never in a loop, at most `page_count` pages).
+    """
+    url = f"{amo_url.rstrip('/')}/discovery/editorial/"
     entries: list[object] = []
-    while url:
-        payload = fetch_json(session, url, params)
-        entries.extend(editorial_results(payload, url))
-        url, params = payload.get("next"), None
+    for page_url, payload in iter_pages(session, url, {"recommended": "true"}, api_url=amo_url):
+        entries.extend(editorial_results(payload, page_url))
     return entries
 
 
@@ -77,11 +78,14 @@ def run_update_whitelist(options: UpdateWhitelistOptions, summary: RunSummary, s
         summary.count("editorial_entries", len(entries))
         summary.count("guids", len(editorial.guids))
         summary.count("dropped_empty", editorial.empty)
-        summary.count("dropped_invalid", len(editorial.invalid))
+        summary.count("rejected_guids", len(editorial.rejected))
         summary.count("duplicates", editorial.duplicates)
-        if editorial.invalid:
-            summary.details["invalid_guids"] = editorial.invalid
-            log.warning("dropped %d invalid GUIDs: %s", len(editorial.invalid), ", ".join(editorial.invalid[:10]))
+        if editorial.rejected:
+            summary.details["rejected_guids"] = editorial.rejected[:100]
+            for line in editorial.rejected[:20]:
+                log.warning("rejected editorial GUID %s", line)
+            if len(editorial.rejected) > 20:
+                log.warning("... and %d more rejected editorial GUIDs", len(editorial.rejected) - 20)
         if options.validate_guids:
             with summary.timed("validate"):
                 unknown = unknown_guids(editorial.guids, search_known_guids(session, options.amo_url, editorial.guids))

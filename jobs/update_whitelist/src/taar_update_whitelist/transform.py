@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from taar_common.artifacts import is_valid_guid
+from taar_common.addon_ids import addon_id_problem, loggable_id
 
 
 class MalformedEditorialError(ValueError):
@@ -14,11 +14,15 @@ class MalformedEditorialError(ValueError):
 
 @dataclass(frozen=True)
 class EditorialGuids:
-    """Sorted unique valid GUIDs, and what was dropped on the way (counted, never silent)."""
+    """Sorted unique valid GUIDs, and what was dropped on the way (counted, never silent).
+
+    `rejected` holds one loggable line per GUID that is not an add-on id: its truncated
+    `repr` and the reason.
+    """
 
     guids: list[str]
     empty: int
-    invalid: list[str]
+    rejected: list[str]
     duplicates: int
 
 
@@ -31,22 +35,22 @@ def editorial_results(payload: Any, url: str) -> list[Any]:
 
 
 def editorial_guids(results: list[Any]) -> EditorialGuids:
-    """GUIDs of the entries' add-ons: null/empty dropped, invalid ones dropped and named, sorted, unique."""
+    """GUIDs of the entries' add-ons: null/empty dropped, non-ids rejected and named, sorted, unique."""
     seen: set[str] = set()
     empty = duplicates = 0
-    invalid: list[str] = []
+    rejected: list[str] = []
     for entry in results:
         addon = entry.get("addon") if isinstance(entry, dict) else None
         guid = addon.get("guid") if isinstance(addon, dict) else None
         if guid is None or guid == "":
             empty += 1
-        elif not is_valid_guid(guid) or "," in guid:
-            invalid.append(repr(guid))
+        elif (problem := addon_id_problem(guid)) is not None:
+            rejected.append(f"{loggable_id(guid)}: {problem}")
         elif guid in seen:
             duplicates += 1
         else:
             seen.add(guid)
-    return EditorialGuids(sorted(seen), empty, invalid, duplicates)
+    return EditorialGuids(sorted(seen), empty, rejected, duplicates)
 
 
 def guid_batches(guids: list[str], size: int) -> list[list[str]]:
