@@ -58,27 +58,63 @@ def test_only_spark_images_carry_a_jre(job):
     assert ("openjdk-17-jre-headless" in dockerfile) == images.uses_spark(job)
     script = "taar-" + job.replace("_", "-")
     assert f'ENTRYPOINT ["{script}"]' in dockerfile and "USER 10001:10001" in dockerfile
-    assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim", dockerfile, re.M)
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}$", dockerfile, re.M), (
+        "the base image is pinned by digest next to its tag"
+    )
+    assert "pip install --no-cache-dir --require-hashes -r /opt/taar/requirements.lock" in dockerfile
 
 
 @pytest.mark.parametrize("job", JOBS)
-def test_build_context_vendors_taar_common_and_pins_requirements(job, tmp_path, monkeypatch):
+def test_build_context_vendors_taar_common_and_carries_the_hashed_lock(job, tmp_path, monkeypatch):
     monkeypatch.setattr(images, "BUILD", tmp_path)
     context = images.prepare_context(job)
     assert (context / "vendor" / "taar_common" / "src" / "taar_common" / "storage.py").exists()
     assert not (context / "tests").exists() and not (context / "vendor" / "taar_common" / "tests").exists()
     assert (context / ".dockerignore").exists() and (context / "Dockerfile").exists()
-    lines = [x for x in (context / "requirements.txt").read_text().splitlines() if x and not x.startswith("#")]
-    assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[^=]+", x) for x in lines), lines
-    names = {images.requirement_name(x) for x in lines}
+    lock = (context / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9][A-Za-z0-9_.\-]*)==([^\s;]+)", lock, re.M))
+    names = {images.requirement_name(name) for name in pins}
     assert "taar-common" not in names, "the image installs the vendored taar_common, not a registry copy"
     common = images.project(images.COMMON)["dependencies"]
     assert {images.requirement_name(d) for d in common} <= names
     job_deps = images.project(ROOT / "jobs" / job)["dependencies"]
     assert {images.requirement_name(d) for d in job_deps} - {"taar-common"} <= names
     assert ("pyspark" in names) == images.uses_spark(job)
-    backend = (context / "build-requirements.txt").read_text().split()
-    assert backend and all("==" in x for x in backend), f"unpinned build backend {backend}"
+    assert "hatchling" in names, "the build backend is locked too (the code layer builds without the network)"
+    entries = re.split(r"\n(?=[A-Za-z0-9])", lock.split("\n", 2)[2])
+    unhashed = [e.split()[0] for e in entries if e.strip() and "--hash=sha256:" not in e]
+    assert not unhashed, f"lock entries without a hash: {unhashed}"
+
+
+def test_image_locks_match_todays_pins():
+    result = run(sys.executable, ROOT / "tools" / "images.py", "locks", "--check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_lock_check_catches_a_changed_pin(monkeypatch, tmp_path):
+    real = images.project
+
+    def bumped(path: Path) -> dict:
+        project = dict(real(path))
+        if path.name == "amodump":
+            project["dependencies"] = [*project["dependencies"], "six==1.17.0"]
+        return project
+
+    monkeypatch.setattr(images, "project", bumped)
+    assert "stale" in images.lock_problem("amodump")
+    monkeypatch.setattr(images, "BUILD", tmp_path)
+    with pytest.raises(SystemExit, match="tools/images.py locks amodump"):
+        images.prepare_context("amodump")
+
+
+def test_lock_check_catches_a_hand_edited_entry(tmp_path):
+    text = (ROOT / "jobs" / "amodump" / "requirements.lock").read_text()
+    edited = tmp_path / "requirements.lock"
+    edited.write_text(re.sub(r"^requests==\S+", "requests==0.0.1", text, flags=re.M))
+    assert "requests==2" in (images.lock_problem("amodump", edited) or ""), "an edited entry must be reported"
+    unhashed = tmp_path / "unhashed.lock"
+    unhashed.write_text(text + "six==1.17.0\n")
+    assert "without a hash" in (images.lock_problem("amodump", unhashed) or "")
 
 
 def test_requirements_refuse_conflicting_pins(monkeypatch):
