@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 from taar_fixtures.handmade import addon, client, write_partition
-from taar_testing.dataproc import DataprocBundle, build_bundle, cluster_environment, spark_submit
+from taar_testing.dataproc import DataprocBundle, build_bundle, cluster_environment, job_leftovers, spark_submit
 
 JOB = "spark_lite"
 DAY = dt.date(2026, 11, 27)
@@ -70,4 +70,4 @@ def test_spark_submit_runs_the_bundle_from_an_empty_folder(bundle, cluster, tmp_
     }
     ranking = json.loads(bz2.decompress((out / "taar/lite/guid_install_ranking.json.bz2").read_bytes()))
     assert ranking == {"a@x": 2, "b@x": 2, "c@x": 1}
-    assert sorted(p.name for p in workdir.iterdir() if p.name != "spark-warehouse") == []
+    assert job_leftovers(workdir) == []

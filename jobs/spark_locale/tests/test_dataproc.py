@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 from taar_fixtures.handmade import addon, client, write_partition
-from taar_testing.dataproc import DataprocBundle, build_bundle, cluster_environment, spark_submit
+from taar_testing.dataproc import DataprocBundle, build_bundle, cluster_environment, job_leftovers, spark_submit
 
 JOB = "spark_locale"
 DAY = dt.date(2026, 11, 27)
@@ -71,4 +71,4 @@ def test_spark_submit_runs_the_bundle_from_an_empty_folder(bundle, cluster, tmp_
     assert [g for g, _ in top["en-US"]] == ["a@x", "b@x", "c@x"]  # counts 2, 1, 0: noise ~1e-12
     assert [w for _, w in top["en-US"]] == pytest.approx([2 / 3, 1 / 3, 0.0], abs=1e-9)
     assert top["de"][0][0] == "b@x" and top["de"][0][1] == pytest.approx(1.0, abs=1e-9)
-    assert sorted(p.name for p in workdir.iterdir() if p.name != "spark-warehouse") == []
+    assert job_leftovers(workdir) == []

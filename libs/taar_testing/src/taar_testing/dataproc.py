@@ -50,6 +50,23 @@ def cluster_environment(scratch: Path) -> tuple[Path, dict[str, str]]:
     return wrapper, env
 
 
+def spark_own_files() -> set[str]:
+    """Names Spark itself creates in the driver's working directory (not the job's doing).
+
+    `spark-warehouse` always; `artifacts` on Spark before 4.1, whose ArtifactManager roots its temp
+    folder in the working directory (SPARK-52396, apache/spark#51083, moved it to java.io.tmpdir).
+    """
+    import pyspark
+
+    major, minor = (int(part) for part in pyspark.__version__.split(".")[:2])
+    return {"spark-warehouse"} | ({"artifacts"} if (major, minor) < (4, 1) else set())
+
+
+def job_leftovers(workdir: Path) -> list[str]:
+    """What a spark-submit run left in its working directory besides Spark's own folders."""
+    return sorted(p.name for p in workdir.iterdir() if p.name not in spark_own_files())
+
+
 def spark_submit(
     bundle: DataprocBundle, args: list[str], *, workdir: Path, env: dict[str, str], timeout: float = 900
 ) -> subprocess.CompletedProcess:
