@@ -133,3 +133,33 @@ def test_a_prompt_answer_on_a_kept_alive_connection_is_not_cut(server):
         assert fetch_json(http, server.url + "/p") == json.loads(BODY)
         time.sleep(0.1)
     assert stats.retries == 0
+
+
+def test_dripping_answer_over_tls_is_cut_too(tmp_path, monkeypatch):
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found: apt-get install openssl (needed to make a test certificate)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = DrippingServer()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    try:
+        server.script["/p"] = ["drip-body", "ok"]
+        stats = HttpStats()
+        started = time.monotonic()
+        url = server.url.replace("http://", "https://") + "/p"
+        assert fetch_json(session(stats, 0.5), url) == json.loads(BODY)
+        assert time.monotonic() - started < 2.0
+        assert stats.retries == 1 and len(server.hits["/p"]) == 2
+    finally:
+        server.close()
