@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from taar_common.cli import RunSummary
 from taar_common.publish import PublishPolicy, PublishTarget, publish_all
-from taar_common.spark import partition_url, read_clients_daily, spark_session
+from taar_common.spark import input_read_errors, partition_url, read_clients_daily, spark_session
 from taar_common.storage import Storage
 from taar_common.whitelist import read_whitelist
 
@@ -92,4 +92,5 @@ def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary
 def main(run_args: LiteRun, summary: RunSummary, master: str | None) -> None:
     """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
     spark = spark_session("taar-spark-lite", master, local_config=LOCAL_SPARK_CONFIG)
-    run(spark, Storage(), run_args, summary)
+    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
+        run(spark, Storage(), run_args, summary)

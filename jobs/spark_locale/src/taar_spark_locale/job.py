@@ -13,6 +13,7 @@ from taar_common.publish import publish_artifact
 from taar_common.spark import (
     InputError,
     existing_partitions,
+    input_read_errors,
     partition_url,
     read_clients_daily,
     spark_session,
@@ -120,4 +121,5 @@ def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSumma
 def main(run_args: LocaleRun, summary: RunSummary, master: str | None) -> None:
     """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
     spark = spark_session("taar-spark-locale", master, local_config=LOCAL_SPARK_CONFIG)
-    run(spark, Storage(), run_args, summary)
+    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
+        run(spark, Storage(), run_args, summary)

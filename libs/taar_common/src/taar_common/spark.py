@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 import click
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -61,7 +63,55 @@ def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
 
 
 class InputError(ValueError):
-    """An input dataset is missing, or lacks a partition or column the job needs."""
+    """An input dataset is missing, unreadable, or lacks a partition or column the job needs."""
+
+
+# Spark's error class for a file it could not read (footer at schema inference, or data at
+# run time); the message names the file: "[FAILED_READ_FILE.<SUB>] Encountered error while
+# reading file <path>. ..." (Spark's error-conditions.json, FAILED_READ_FILE).
+_FAILED_READ_FILE = re.compile(r"\[FAILED_READ_FILE(?:\.\w+)?\] Encountered error while reading file (\S+?)\.?(?:\s|$)")
+_MAX_CAUSES = 20
+
+
+def java_causes(error: BaseException) -> list[tuple[str, str]]:
+    """(Java class name, message) of the JVM exception behind a PySpark error and its causes, outermost first."""
+    java = getattr(error, "java_exception", None) or getattr(error, "_origin", None)
+    chain: list[tuple[str, str]] = []
+    while java is not None and len(chain) < _MAX_CAUSES:
+        chain.append((str(java.getClass().getName()), str(java.getMessage() or "")))
+        java = java.getCause()
+    return chain
+
+
+def input_read_error(error: BaseException, dataset: str = "clients_daily") -> InputError | None:
+    """An `InputError` naming the file and the root cause when `error` is Spark failing to read
+    an input file; None for any other error."""
+    try:
+        chain = java_causes(error)
+    except Exception:  # the JVM is gone: nothing to translate, the original error stands
+        return None
+    paths = [m.group(1) for _, message in chain if (m := _FAILED_READ_FILE.search(message))]
+    if not paths:
+        return None
+    name, message = chain[-1]
+    first_line = message.strip().splitlines()[0] if message.strip() else ""
+    cause = f"{name.rsplit('.', 1)[-1]}: {first_line}" if first_line else name.rsplit(".", 1)[-1]
+    return InputError(f"cannot read {dataset} file {paths[-1]}: {cause}")
+
+
+@contextmanager
+def input_read_errors(dataset: str = "clients_daily") -> Iterator[None]:
+    """Spark failing to read an input file inside the block becomes an `InputError` naming the
+    file and the cause, so the ERROR line and the summary say which file and why; the Java
+    stack trace goes to the debug log only. Any other error passes unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        translated = input_read_error(exc, dataset)
+        if translated is None:
+            raise
+        log.debug("Spark could not read a %s file; the JVM error:\n%s", dataset, exc)
+        raise translated from None
 
 
 def spark_session(
@@ -116,7 +166,9 @@ def read_clients_daily(
     """Read `columns` of the `clients_daily` partitions for `days`.
 
     Fails naming the partition when one is missing (`require_all`) or when none exists,
-    and naming the column when the data lacks one the job needs.
+    naming the column when the data lacks one the job needs, and naming the file and cause
+    when a footer cannot be read. A file that fails later, when the job's action reads its
+    data, is named by wrapping the job in `input_read_errors()`.
     """
     found = existing_partitions(storage, input_url, days)
     missing = sorted(set(days) - set(found))
@@ -126,7 +178,8 @@ def read_clients_daily(
     if missing:
         log.warning("%d of %d partitions missing under %s; reading the rest", len(missing), len(days), input_url)
     paths = [local_path(partition_url(input_url, day)) for day in found]
-    frame = spark.read.option("basePath", local_path(input_url)).parquet(*paths)
+    with input_read_errors():  # a corrupt footer fails here, at schema inference
+        frame = spark.read.option("basePath", local_path(input_url)).parquet(*paths)
     require_columns(frame, [*columns, PARTITION_COLUMN], source=input_url)
     # Partition discovery infers an integer from `=20261127`; the contract's type is a string.
     return frame.select(*columns, F.col(PARTITION_COLUMN).cast("string").alias(PARTITION_COLUMN))
