@@ -20,6 +20,7 @@ from conftest import JOB_DIRS, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import dataproc_bundle
+import gen_workflows
 import images  # tools/ is not a package
 
 BIN = Path(sys.executable).parent
@@ -173,7 +174,9 @@ def test_workflow_triggers_only_on_its_job_and_pushes_on_main(job):
     triggers = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as true
     for event in ("push", "pull_request"):
         paths = triggers[event]["paths"]
-        assert f"jobs/{job}/**" in paths and "libs/taar_common/**" in paths
+        assert f"jobs/{job}/**" in paths and "tox.ini" in paths
+        for lib in ("taar_common", "taar_fixtures", "taar_testing"):  # every lib a job's tests import
+            assert f"libs/{lib}/**" in paths, f"job-{job}.yml does not trigger on libs/{lib}"
         others = [p for p in paths if p.startswith("jobs/") and p != f"jobs/{job}/**"]
         assert not others, f"job-{job}.yml also triggers on {others}"
     assert triggers["push"]["branches"] == ["main"]
@@ -181,9 +184,37 @@ def test_workflow_triggers_only_on_its_job_and_pushes_on_main(job):
     push = [s for s in steps if "docker push" in s.get("run", "")]
     assert push and "refs/heads/main" in push[0]["if"], "the image is pushed on main only"
     tests = " ".join(s.get("run", "") for s in workflow["jobs"]["test"]["steps"])
-    assert f"tools/run-tests {job}" in tests
+    assert f"tox -e {job}" in tests and "tox-uv==" in tests
+    assert ("google-cloud-cli-bigtable-emulator" in tests) == gen_workflows.uses_bigtable(job)
     java = any("setup-java" in s.get("uses", "") for s in workflow["jobs"]["test"]["steps"])
     assert java == images.uses_spark(job)
+
+
+def test_repo_workflow_runs_lint_and_every_suite_with_the_emulators_on_every_change():
+    workflow = yaml.safe_load((WORKFLOWS / "ci.yml").read_text())
+    triggers = workflow[True] if True in workflow else workflow["on"]
+    for event in ("push", "pull_request"):
+        assert event in triggers and not (triggers[event] or {}).get("paths"), f"ci.yml must run on every {event}"
+    (job,) = workflow["jobs"].values()
+    steps = " ".join(s.get("run", "") for s in job["steps"])
+    assert "make lint" in steps and ".ci/run" in steps
+    for package in ("google-cloud-cli-bigtable-emulator", "openjdk-17-jre-headless", "chromium"):
+        assert package in steps, f"ci.yml does not install {package}"
+    assert job["container"]["image"].startswith("python:3.11-slim-bookworm@sha256:")
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_tox_has_one_environment_per_suite_running_that_suite():
+    import configparser
+
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    suites = [name for name, _ in gen_workflows.test_suites()]
+    assert tox["tox"]["env_list"].split() == suites
+    assert set(tox["tox"]["requires"].split()) == set(gen_workflows.TOX_REQUIRES)
+    for name in suites:
+        commands = tox[f"testenv:{name}"]["commands"].strip().splitlines()
+        assert commands[-1].strip() == f"python3 {{tox_root}}/tools/run-tests {name}", commands
 
 
 # --- make test-images plan ---------------------------------------------------------------------
