@@ -276,3 +276,135 @@ def check_artifact(name: str, payload: Any, **params: Any) -> None:
         if problems:
             shown = "; ".join(problems[:5]) + (f"; ... {len(problems) - 5} more" if len(problems) > 5 else "")
             raise ArtifactCheckError(spec.name, rule_name, shown)
+
+
+# --- the collaborative recommender's artifacts (item_matrix.json, addon_mapping.json) ---------
+
+
+def positive_hash(guid: str) -> int:
+    """The collaborative item id of an add-on: Java's `String.hashCode` of `guid` masked to 23 bits.
+
+    Computed as the TAAR service computes it when it looks up a client's installed add-ons
+    (mozilla-taar3 `recommenders/collaborative_recommender.py`: `h = 31 * h + ord(c)` over the
+    characters, 32-bit wrap): per code point. Java iterates UTF-16 code units, so the two differ
+    only for characters outside the BMP, which AMO add-on ids never contain (ASCII only); the
+    published id must be the one the reader computes.
+    """
+    h = 0
+    for char in guid:
+        h = (31 * h + ord(char)) & 0xFFFFFFFF
+    return h & 0x7FFFFF  # the sign bit is above bit 23, so masking the unsigned value is the same
+
+
+ITEM_MATRIX_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["id", "features"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer", "minimum": 0, "maximum": 0x7FFFFF},
+            "features": {"type": "array", "items": {"type": "number"}, "minItems": 1},
+        },
+    },
+}
+ADDON_MAPPING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"pattern": "^(0|[1-9][0-9]*)$"},
+    "additionalProperties": {
+        "type": "object",
+        "required": ["id", "name", "isWebextension"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "name": {"type": "string"},
+            "isWebextension": {"const": True},
+        },
+    },
+}
+
+
+def _unique_item_ids(payload: list[dict[str, Any]], **_: Any) -> Iterator[str]:
+    seen: set[int] = set()
+    for row in payload:
+        if row["id"] in seen:
+            yield f"item id {row['id']} appears twice"
+        seen.add(row["id"])
+
+
+def _features(payload: list[dict[str, Any]], rank: int | None = None, **_: Any) -> Iterator[str]:
+    lengths = {len(row["features"]) for row in payload}
+    if len(lengths) > 1:
+        yield f"rows have different feature lengths {sorted(lengths)} (the service stacks them into one matrix)"
+    if rank is not None and lengths - {rank}:
+        yield f"feature length {sorted(lengths - {rank})} != --rank {rank}"
+    for row in payload:
+        if not all(math.isfinite(v) for v in row["features"]):
+            yield f"item {row['id']} has a non-finite feature"
+
+
+def _keys_are_item_ids(payload: dict[str, dict[str, Any]], **_: Any) -> Iterator[str]:
+    for key, entry in payload.items():
+        if str(positive_hash(entry["id"])) != key:
+            yield f"key {key} holds {entry['id']!r}, whose item id is {positive_hash(entry['id'])}"
+
+
+def _mapping_covers_matrix(
+    payload: list[dict[str, Any]], addon_mapping: dict[str, Any] | None = None, **_: Any
+) -> Iterator[str]:
+    """Every matrix row must be in the mapping: the service skips (never recommends) the others."""
+    if addon_mapping is None:
+        return
+    missing = [row["id"] for row in payload if str(row["id"]) not in addon_mapping]
+    if missing:
+        yield f"{len(missing)} item id(s) missing from addon_mapping, e.g. {missing[0]}"
+
+
+ARTIFACTS.update(
+    {
+        "item_matrix": ArtifactSpec(
+            "item_matrix",
+            ITEM_MATRIX_SCHEMA,
+            {
+                "non_empty": _not_empty,
+                "unique_ids": _unique_item_ids,
+                "features": _features,
+                "mapping_covers_matrix": _mapping_covers_matrix,
+            },
+        ),
+        "addon_mapping": ArtifactSpec(
+            "addon_mapping", ADDON_MAPPING_SCHEMA, {"non_empty": _not_empty, "keys_are_item_ids": _keys_are_item_ids}
+        ),
+    }
+)
+
+
+# --- the ensemble recommender's weights (ensemble_weight.json) --------------------------------
+
+ENSEMBLE_RECOMMENDERS = ("collaborative", "similarity", "locale")
+"""The keys the service's EnsembleRecommender multiplies its recommenders' scores by."""
+ENSEMBLE_WEIGHT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["ensemble_weights"],
+    "additionalProperties": False,
+    "properties": {
+        "ensemble_weights": {
+            "type": "object",
+            "required": list(ENSEMBLE_RECOMMENDERS),
+            "additionalProperties": False,
+            "properties": {name: {"type": "number", "minimum": 0, "maximum": 1} for name in ENSEMBLE_RECOMMENDERS},
+        }
+    },
+}
+
+
+def _weights_sum_to_one(payload: dict[str, dict[str, float]], **_: Any) -> Iterator[str]:
+    weights = payload["ensemble_weights"].values()
+    if not all(math.isfinite(w) for w in weights):
+        yield "non-finite weight"
+    elif abs(sum(weights) - 1.0) > 1e-9:
+        yield f"weights sum to {sum(weights)}, not 1"
+
+
+ARTIFACTS["ensemble_weight"] = ArtifactSpec(
+    "ensemble_weight", ENSEMBLE_WEIGHT_SCHEMA, {"weights_sum_to_one": _weights_sum_to_one}
+)

@@ -1,0 +1,144 @@
+"""TAAR collaborative run: clients_daily + whitelist -> ALS item factors -> checked, published."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+from taar_common.cli import RunSummary
+from taar_common.publish import PublishPolicy, PublishTarget, publish_all
+from taar_common.spark import (
+    InputError,
+    existing_partitions,
+    input_read_errors,
+    partition_url,
+    read_clients_daily,
+    spark_session,
+)
+from taar_common.storage import Storage
+from taar_common.whitelist import whitelist_guids
+
+from taar_spark_collaborative import transform
+
+log = logging.getLogger(__name__)
+
+LOCAL_SPARK_CONFIG = {
+    "spark.driver.memory": "1g",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.showConsoleProgress": "false",
+}
+RATING_PARTITIONS = 8
+"""Fixed, so the ratings reach ALS in the same partitions and order on any cluster."""
+
+
+class NoRatingsError(ValueError):
+    """No client has a valid whitelisted add-on; nothing is published."""
+
+
+@dataclass(frozen=True)
+class CollaborativeRun:
+    """Everything one run needs, as resolved by the CLI."""
+
+    run_date: dt.date
+    input_url: str
+    whitelist_url: str
+    num_days: int
+    als: transform.AlsParams
+    bucket_url: str
+    prefix: str
+    compress: str | None
+    policy: PublishPolicy = field(default_factory=PublishPolicy)
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The `--num-days` days ending with `--date`, oldest first."""
+        return [self.run_date - dt.timedelta(days=k) for k in reversed(range(self.num_days))]
+
+
+def read_whitelist_records(storage: Storage, url: str) -> tuple[list[str], dict[str, Any]]:
+    """(sorted GUIDs, `{guid: record}` when the whitelist carries records, else {})."""
+    payload = storage.read_artifact(url)
+    return whitelist_guids(payload, source=url), payload if isinstance(payload, dict) else {}
+
+
+def extract(spark: SparkSession, storage: Storage, run: CollaborativeRun) -> tuple[DataFrame, list[str], dict]:
+    """The window's partitions (the `--date` one required, older gaps tolerated) and the whitelist."""
+    guids, records = read_whitelist_records(storage, run.whitelist_url)
+    if not existing_partitions(storage, run.input_url, [run.run_date]):
+        raise InputError(f"clients_daily partition missing: {partition_url(run.input_url, run.run_date)}")
+    frame = read_clients_daily(spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, require_all=False)
+    return frame, guids, records
+
+
+def input_count_columns() -> list[Column]:
+    """Rows read and rows dropped for a null client id (observed during the transform's own pass)."""
+    return [
+        F.count(F.lit(1)).alias("rows"),
+        F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows"),
+    ]
+
+
+def train(frame: DataFrame, items: dict[str, int], run: CollaborativeRun, summary: RunSummary) -> list[Any]:
+    """Ratings (held in memory while ALS reads them) -> ALS -> the collected item factor rows."""
+    observation = Observation("input")
+    clients = transform.latest_client_addons(frame.observe(observation, *input_count_columns()))
+    ratings = transform.ratings(clients, items, RATING_PARTITIONS).cache()
+    try:
+        stats = ratings.agg(F.count(F.lit(1)).alias("n"), F.count_distinct("user").alias("users")).first()
+        for name, value in observation.get.items():
+            summary.count(name, int(value))
+        summary.count("ratings", int(stats["n"]))
+        summary.count("users", int(stats["users"]))
+        if stats["n"] == 0:
+            raise NoRatingsError(
+                f"no release Firefox client in {run.days[0]}..{run.run_date} has a valid whitelisted add-on"
+            )
+        model = transform.fit(ratings, run.als)
+        return model.itemFactors.collect()
+    finally:
+        ratings.unpersist()
+
+
+def run(spark: SparkSession, storage: Storage, run: CollaborativeRun, summary: RunSummary) -> None:
+    """Extract -> train -> check both artifacts and publish them (nothing is written if a check fails)."""
+    params = run.als
+    summary.details.update(
+        input=run.input_url,
+        days=[run.days[0].isoformat(), run.run_date.isoformat()],
+        whitelist=run.whitelist_url,
+        rank=params.rank,
+        reg_param=params.reg_param,
+        alpha=params.alpha,
+        max_iter=params.max_iter,
+        seed=params.seed,
+    )
+    with summary.timed("extract"):
+        frame, guids, records = extract(spark, storage, run)
+        items = transform.item_ids(guids)  # a collision fails here, before any Spark work
+        summary.count("whitelist_guids", len(guids))
+    with summary.timed("train"):
+        factors = train(frame, items, run, summary)
+    matrix = transform.item_matrix(factors)
+    mapping = transform.addon_mapping(matrix, items, records)
+    summary.count("items", len(matrix))
+    with summary.timed("publish"):  # both checked before either is written, under the job's lease
+        publish_all(
+            storage,
+            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            {"item_matrix.json": matrix, "addon_mapping.json": mapping},
+            summary,
+            job="spark_collaborative",
+            policy=run.policy,
+            check_params={"item_matrix.json": {"rank": params.rank, "addon_mapping": mapping}},
+        )
+
+
+def main(run_args: CollaborativeRun, summary: RunSummary, master: str | None) -> None:
+    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
+    spark = spark_session("taar-spark-collaborative", master, local_config=LOCAL_SPARK_CONFIG)
+    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
+        run(spark, Storage(), run_args, summary)
