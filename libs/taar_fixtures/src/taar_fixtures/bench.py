@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import click
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from taar_fixtures.telemetry import write_clients_daily
+from taar_fixtures.telemetry import ADDON_FIELDS, write_clients_daily
 
 COMPLETE_MARKER = ".complete"
 
@@ -246,3 +249,77 @@ def run_window_bench(
             )
             for attempt in range(1, repeat + 1):
                 print(json.dumps(measure(data, n_clients, days) | {"run": attempt}), flush=True)
+
+
+SKEW_LOCALE = "en-US"
+SKEW_LOCALE_SHARE = 0.9
+HEAVY_CLIENT_ADDONS = 500
+
+
+def _valid_addons(guids: Sequence[str]) -> pa.StructArray:
+    """Add-on entries every job counts as valid (signed, enabled, not system) for `guids`."""
+    n = len(guids)
+    values = {
+        "addon_id": pa.array(list(guids), pa.string()),
+        "name": pa.array([f"Add-on {k}" for k in range(n)], pa.string()),
+        "version": pa.array(["1.0"] * n, pa.string()),
+        "scope": pa.array([1] * n, pa.int64()),
+        "type": pa.array(["extension"] * n, pa.string()),
+        "install_day": pa.array([20_000] * n, pa.int64()),
+        "update_day": pa.array([20_000] * n, pa.int64()),
+        "signed_state": pa.array([2] * n, pa.int64()),
+        "is_web_extension": pa.array([True] * n, pa.bool_()),
+        "multiprocess_compatible": pa.array([True] * n, pa.bool_()),
+    }
+    arrays = [values[name] if name in values else pa.array([False] * n, type_) for name, type_ in ADDON_FIELDS]
+    return pa.StructArray.from_arrays(arrays, fields=[pa.field(name, type_) for name, type_ in ADDON_FIELDS])
+
+
+def _prepend_addons(addons: pa.ListArray, prefixes: list[pa.StructArray]) -> pa.ListArray:
+    """Each row's list with `prefixes[row]` in front (vectorised: one `take` over all entries)."""
+    offsets = np.asarray(addons.offsets)
+    values = addons.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    offsets = offsets - offsets[0]
+    prefix_counts = np.array([len(p) for p in prefixes])
+    prefix_offsets = np.concatenate([[0], np.cumsum(prefix_counts)])
+    new_offsets = offsets + prefix_offsets
+    total, extra = int(new_offsets[-1]), int(prefix_offsets[-1])
+    order = np.empty(total, dtype=np.int64)
+    is_prefix = np.zeros(total, dtype=bool)
+    prefix_positions = np.repeat(new_offsets[:-1], prefix_counts) + (
+        np.arange(extra) - np.repeat(prefix_offsets[:-1], prefix_counts)
+    )
+    is_prefix[prefix_positions] = True
+    order[prefix_positions] = len(values) + np.arange(extra)
+    order[~is_prefix] = np.arange(len(values))
+    merged = pa.concat_arrays([values, *prefixes]).take(pa.array(order))
+    return pa.ListArray.from_arrays(pa.array(new_offsets.astype(np.int32)), merged, type=addons.type)
+
+
+def skew_clients_daily(day_folder: Path, *, common_guid: str, heavy_guids: Sequence[str], seed: int) -> None:
+    """Rewrite a generated day of clients_daily (its part files, in place) into the worst case the
+    jobs must survive: 90% of the rows in one locale (`SKEW_LOCALE`), `common_guid` installed by
+    every client, and the first row a release Firefox client with `heavy_guids` (500) more add-ons."""
+    rng = np.random.default_rng([seed, 17])
+    common = _valid_addons([common_guid])
+    heavy = _valid_addons(heavy_guids)
+    for part_index, path in enumerate(sorted(day_folder.glob("*.parquet"))):
+        table = pq.read_table(path)
+        n = table.num_rows
+        in_locale = pa.array(rng.random(n) < SKEW_LOCALE_SHARE)
+        locale = pc.if_else(in_locale, pa.scalar(SKEW_LOCALE), table["locale"].combine_chunks())
+        prefixes = [common] * n
+        columns = {"locale": locale}
+        if part_index == 0 and n:
+            prefixes[0] = pa.concat_arrays([common, heavy])
+            first = np.zeros(n, dtype=bool)
+            first[0] = True
+            for name, value in (("channel", "release"), ("app_name", "Firefox")):
+                columns[name] = pc.if_else(pa.array(first), pa.scalar(value), table[name].combine_chunks())
+            columns["client_id"] = pc.if_else(
+                pa.array(first), pa.scalar("0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a"), table["client_id"].combine_chunks()
+            )
+        columns["active_addons"] = _prepend_addons(table["active_addons"].combine_chunks(), prefixes)
+        for name, column in columns.items():
+            table = table.set_column(table.schema.get_field_index(name), name, column)
+        pq.write_table(table, path)

@@ -29,6 +29,13 @@ from taar_testing.services import (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers the job suites use (`-m "not cluster"` skips the multi-JVM tests)."""
+    config.addinivalue_line(
+        "markers", "cluster: starts a Spark local-cluster (separate executor JVMs); deselect for a quick run"
+    )
+
+
 def _bucket_name() -> str:
     return f"taar-test-{uuid.uuid4().hex[:12]}"
 
