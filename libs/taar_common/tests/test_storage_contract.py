@@ -99,7 +99,14 @@ def test_escaping_or_malformed_prefixes_are_refused_on_every_backend(storage, st
         with pytest.raises(InvalidKeyError):
             join_url(storage_root, prefix, "x.json")
     with pytest.raises(InvalidKeyError):
-        publish_artifact(storage, "guid_install_ranking.json", {"a@x": 1}, bucket_url=storage_root, prefix=prefix, day=dt.date(2026, 11, 27))
+        publish_artifact(
+            storage,
+            "guid_install_ranking.json",
+            {"a@x": 1},
+            bucket_url=storage_root,
+            prefix=prefix,
+            day=dt.date(2026, 11, 27),
+        )
 
 
 @pytest.mark.parametrize("name", ["../x.json", "a//x.json", "/x.json"])
