@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from taar_common.artifacts import ArtifactCheckError, check_artifact, is_valid_guid
+from taar_common.addon_ids import is_addon_id
+from taar_common.artifacts import ArtifactCheckError, check_artifact
 
 
 def addon(guid: str, **overrides):
@@ -94,9 +95,9 @@ def test_similarity_rules():
 
 
 def test_guid_shapes():
-    assert is_valid_guid("{2e5ff8c8-32fe-46d0-9fc8-6b8986621f3c}")
-    assert is_valid_guid("uBlock0@raymondhill.net")
-    assert is_valid_guid("@testpilot-containers")
-    assert not is_valid_guid("")
-    assert not is_valid_guid(None)
-    assert not is_valid_guid("no-at-sign")
+    assert is_addon_id("{2e5ff8c8-32fe-46d0-9fc8-6b8986621f3c}")
+    assert is_addon_id("uBlock0@raymondhill.net")
+    assert is_addon_id("@testpilot-containers")
+    assert not is_addon_id("")
+    assert not is_addon_id(None)
+    assert not is_addon_id("no-at-sign")

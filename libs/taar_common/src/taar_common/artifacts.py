@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -207,14 +206,6 @@ def _positive_denominator(payload: list[Any], **_: Any) -> Iterator[str]:
     zero = [row[0] for row in payload if not row[1][1] > 0]
     if zero:
         yield f"denominator density is 0 at {len(zero)} score(s), e.g. {zero[0]} (the service divides by it)"
-
-
-_GUID_PATTERN = re.compile(r"^(\{[0-9a-fA-F-]{36}\}|[^@\s]*@[^@\s]+)$")
-
-
-def is_valid_guid(guid: Any) -> bool:
-    """AMO add-on ids: `{uuid}` or an email-like `name@domain` (the name may be empty)."""
-    return isinstance(guid, str) and bool(_GUID_PATTERN.match(guid))
 
 
 ARTIFACTS: dict[str, ArtifactSpec] = {
