@@ -310,3 +310,11 @@ def test_parity_check_catches_a_pin_off_the_image(monkeypatch):
     monkeypatch.setitem(dataproc_bundle.DATAPROC_IMAGES, dag_dataproc_image(), {"spark": "0.0.1"})
     with pytest.raises(AssertionError, match="pin another pyspark"):
         test_spark_pins_are_the_spark_of_the_dags_dataproc_image()
+
+
+def test_test_images_preflight_names_the_exact_install_command_when_not_root(monkeypatch):
+    monkeypatch.setattr(images.os, "geteuid", lambda: 1000)
+    with pytest.raises(SystemExit) as stopped:
+        images.apt_install(["podman", "runc"], "podman, runc missing")
+    assert "sudo apt-get install -y --no-install-recommends podman runc" in str(stopped.value)
+    assert "make test-images" in str(stopped.value)

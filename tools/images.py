@@ -10,7 +10,10 @@ Usage:
   tools/images.py build [JOB ...]             build taar-<job>:<version> (every job when none is named)
   tools/images.py base-image [--extra-ca-dir DIR]
                                               debootstrap a Debian bookworm + python3 base, no registry needed
-  tools/images.py test [JOB ...]              build, then run --help and one small job in each container as uid 10001
+  tools/images.py test [JOB ...] [--preflight-only]
+                                              install what is missing (podman, runc, debootstrap via apt as root,
+                                              the local base image when no base is set) or stop with the exact
+                                              command; then build, run --help and one small job in each as uid 10001
   tools/images.py dockerfiles [--check]       (re)write jobs/*/Dockerfile and .dockerignore from templates/job/
 
 The engine is docker when its daemon answers, else podman (with deploy/podman/containers.conf).
@@ -279,6 +282,51 @@ def build(job: str, cli: list[str], base_image: str | None) -> dict:
     return {"job": job, "image": tag, "build_seconds": round(took, 1), "size_mb": round(size / 1e6)}
 
 
+# --- preflight (make test-images in one command) ----------------------------------------------
+
+
+ENGINE_PACKAGES = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"}  # program -> Debian package
+
+
+def docker_answers() -> bool:
+    return bool(shutil.which("docker")) and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def apt_install(packages: list[str], why: str) -> None:
+    """apt-get install as root; otherwise stop naming the exact command to run."""
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    if os.geteuid() != 0:
+        raise SystemExit(f"{why}: run `sudo apt-get update && sudo {' '.join(command)}`, then `make test-images`")
+    log(f"{why}: apt-get update && {' '.join(command)}")
+    wait = ["-o", "DPkg::Lock::Timeout=600"]  # another install may hold the dpkg lock: wait for it
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", *wait, "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", *wait, *command[1:]], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def preflight(requested_base: str | None, extra_ca_dir: str | None) -> tuple[list[str], str | None]:
+    """(engine, base image) for `test`, installing podman/runc/debootstrap and the local base when needed."""
+    if docker_answers():
+        return ["docker"], base_image_arg(requested_base, ["docker"])
+    need_base = not (requested_base or os.environ.get("BASE_IMAGE"))
+    wanted = ["podman", "runc"] + (["debootstrap"] if need_base else [])
+    missing = [ENGINE_PACKAGES[p] for p in wanted if not shutil.which(p) and not Path(f"/usr/sbin/{p}").exists()]
+    if missing:
+        apt_install(missing, f"no docker daemon and {', '.join(missing)} missing")
+    cli = engine()
+    base = base_image_arg(requested_base, cli)
+    if base is None:
+        # No registry here to pull the Dockerfile's default from: build the local Debian base once.
+        if os.geteuid() != 0:
+            raise SystemExit(
+                f"no base image: run `sudo {sys.executable} tools/images.py base-image` (or set BASE_IMAGE)"
+            )
+        base_image(LOCAL_BASE, extra_ca_dir, cli)
+        base = LOCAL_BASE
+    log(f"preflight ok: engine {cli[0]}, base {base}")
+    return cli, base
+
+
 # --- base image ------------------------------------------------------------------------------
 
 
@@ -367,6 +415,8 @@ def main(argv: list[str]) -> int:
         cmd.add_argument(
             "--base-image", help="BASE_IMAGE build argument (default: env BASE_IMAGE, else the Dockerfile's)"
         )
+    sub.choices["test"].add_argument("--preflight-only", action="store_true", help="install/check, build nothing")
+    sub.choices["test"].add_argument("--extra-ca-dir", default=os.environ.get("EXTRA_CA_DIR") or None)
     base = sub.add_parser("base-image")
     base.add_argument("--tag", default=LOCAL_BASE)
     base.add_argument("--extra-ca-dir", default=os.environ.get("EXTRA_CA_DIR") or None)
@@ -386,6 +436,13 @@ def main(argv: list[str]) -> int:
     if args.command == "context":
         print(prepare_context(args.job))
         return 0
+    if args.command == "test":
+        cli, base = preflight(args.base_image, args.extra_ca_dir)
+        jobs = args.jobs or job_names()
+        unknown = sorted(set(jobs) - set(job_names()))
+        if unknown:
+            raise SystemExit(f"unknown job(s) {unknown}; jobs are {job_names()}")
+        return 0 if args.preflight_only else smoke_test_all(jobs, cli, base, build)
     cli = engine()
     if args.command == "base-image":
         base_image(args.tag, args.extra_ca_dir, cli)
@@ -394,11 +451,9 @@ def main(argv: list[str]) -> int:
     unknown = sorted(set(jobs) - set(job_names()))
     if unknown:
         raise SystemExit(f"unknown job(s) {unknown}; jobs are {job_names()}")
-    if args.command == "build":
-        for job in jobs:
-            build(job, cli, base_image_arg(args.base_image, cli))
-        return 0
-    return smoke_test_all(jobs, cli, base_image_arg(args.base_image, cli), build)
+    for job in jobs:
+        build(job, cli, base_image_arg(args.base_image, cli))
+    return 0
 
 
 if __name__ == "__main__":
