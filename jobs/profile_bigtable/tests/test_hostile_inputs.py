@@ -7,7 +7,7 @@ import pytest
 from conftest import DAY, addon, client_row, generated_rows, write_clients_last_seen
 from taar_common.hashing import hash_client_id
 from taar_profile_bigtable import identifiers, queries
-from taar_profile_bigtable.stages import STAGES
+from taar_profile_bigtable.job import STAGES
 from taar_profile_bigtable.warehouses import DuckDBWarehouse
 
 DATE = DAY.strftime("%Y%m%d")
