@@ -13,6 +13,11 @@ from taar_fixtures.amo import AmoFixtureServer, generate_catalogue
 PREFIX = "telemetry-ml/addon_recommender/"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register `slow` (the full-size dump); it still runs in `make test`, `-m "not slow"` skips it locally."""
+    config.addinivalue_line("markers", "slow: a full-size run (tens of seconds); deselect with -m 'not slow'")
+
+
 @dataclass
 class CliRun:
     exit_code: int

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from conftest import FAST_RETRIES, PREFIX, run_cli
 from taar_amodump.transform import is_refresh_day
+from taar_common.lease import Lease, lease_url
 from taar_common.storage import Storage, join_url
 from taar_fixtures.amo import AmoFixtureServer, FaultPlan, FaultRule, generate_catalogue
 from taar_fixtures.amo.api import AmoApi
@@ -405,3 +406,38 @@ def test_refresh_fraction_zero_reads_only_new_add_ons(tmp_path, small_catalogue,
     run = _dump_run(tmp_path, amo, "20261127", "--refresh-fraction", "0")
     assert amo.requests_by_kind["versions"] == before
     assert (run.summary["counts"]["versions_fetched"], run.summary["counts"]["versions_reused"]) == (0, 80)
+
+
+# --- one run at a time, and the shrink guard ----------------------------------------------------
+
+
+def test_a_run_while_another_holds_the_lease_fails_naming_the_holder(storage_root, amo):
+    _dump_run(storage_root, amo, "20261126", "--full")
+    storage = Storage()
+    latest = join_url(storage_root, PREFIX, "extended_addons_database.json")
+    before = storage.read_bytes(latest)
+    with Lease(storage, lease_url(storage_root, PREFIX, "amodump"), "amodump") as held:
+        run = run_cli("--date", DAY, "--bucket", storage_root, "--amo-url", amo.url, *FAST_RETRIES)
+    assert run.exit_code == 1
+    assert "LeaseHeldError" in run.summary["error"] and f"run_id={held.run_id}" in run.summary["error"]
+    assert storage.read_bytes(latest) == before
+    assert not storage.exists(join_url(storage_root, PREFIX, f"extended_addons_database{DAY}.json"))
+    assert run.summary["artifacts"] == []
+
+
+def test_a_much_smaller_catalogue_trips_the_shrink_guard_unless_allowed(tmp_path, amo):
+    _dump_run(tmp_path, amo, "20261126", "--full")
+    latest = join_url(str(tmp_path), PREFIX, "extended_addons_database.json")
+    before = Storage().read_bytes(latest)
+    # the incremental run reads yesterday's 80-add-on dump for its dates, then lists only 20
+    with AmoFixtureServer(generate_catalogue(20, seed=3)) as shrunk:
+        run = run_cli("--date", DAY, "--bucket", str(tmp_path), "--amo-url", shrunk.url, *FAST_RETRIES)
+        assert run.exit_code == 1
+        assert run.summary["details"]["mode"] == "incremental"
+        assert "PublishGuardError" in run.summary["error"]
+        assert "has 20 records" in run.summary["error"] and "has 80" in run.summary["error"]
+        assert Storage().read_bytes(latest) == before
+        assert not Storage().exists(join_url(str(tmp_path), PREFIX, f"extended_addons_database{DAY}.json"))
+        allowed = _dump_run(tmp_path, shrunk, DAY, "--allow-shrink")
+    assert allowed.summary["counts"]["addons"] == 20
+    assert len(Storage().read_json(latest)) == 20

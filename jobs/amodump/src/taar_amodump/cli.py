@@ -12,6 +12,7 @@ from taar_common.cli import (
     compression,
     configure_logging,
     date_option,
+    publish_policy,
     resolve_storage_args,
     storage_options,
 )
@@ -109,6 +110,7 @@ def main(
         previous_url=previous_url,
         full=full,
         refresh_fraction=refresh_fraction,
+        policy=publish_policy(),
     )
     summary = RunSummary("amodump")
     summary.run(lambda: run_amodump(options, summary))

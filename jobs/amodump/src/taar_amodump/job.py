@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from taar_common.cli import RunSummary
 from taar_common.http import HttpStats, build_http_session
-from taar_common.publish import artifact_urls, publish_artifact
+from taar_common.publish import PublishPolicy, PublishTarget, artifact_urls, publish_all
 from taar_common.storage import Storage
 
 from taar_amodump.amo_client import AmoClient
@@ -51,6 +51,7 @@ class AmodumpOptions:
     previous_url: str | None = None
     full: bool = False
     refresh_fraction: Fraction = DEFAULT_REFRESH_FRACTION
+    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
 def load_previous_dump(options: AmodumpOptions, storage: Storage) -> tuple[str | None, dict[str, Any] | None]:
@@ -140,15 +141,12 @@ def run_amodump(options: AmodumpOptions, summary: RunSummary, storage: Storage |
             f"{len(crawl.missing)} add-ons failed after retries (> --max-missing {options.max_missing}): {shown}"
         )
     records = build_dump(crawl.listed, crawl.first_create_dates)
-    with summary.timed("publish"):
-        published = publish_artifact(
+    with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
+        publish_all(
             storage,
-            ARTIFACT,
-            records,
-            bucket_url=options.bucket_url,
-            prefix=options.prefix,
-            day=options.day,
-            compress=options.compress,
+            PublishTarget(options.bucket_url, options.prefix, options.day, options.compress),
+            {ARTIFACT: records},
+            summary,
+            job="amodump",
+            policy=options.policy,
         )
-    summary.add_artifact(published.dated_url)
-    summary.add_artifact(published.latest_url)
