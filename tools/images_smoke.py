@@ -132,6 +132,12 @@ def job_runs(job: str, amo_url: str) -> list[JobRun]:
             )
         ],
         "profile_bigtable": profile_stages(),
+        "spark_collaborative": [
+            JobRun(
+                [*spark_args("only_guids_top_200.json"), "--num-days", "3", "--rank", "8", "--max-iter", "5"],
+                ["item_matrix.json", "addon_mapping.json"],
+            )
+        ],
     }
     if job not in runs:
         raise SystemExit(f"tools/images_smoke.py has no small run for jobs/{job}: add one to job_runs()")
