@@ -1,13 +1,16 @@
 """CLI conventions shared by every job: options, logging to stderr, the run summary.
 
-A job's `cli.py` is a click command decorated with `storage_options(...)` whose body
-builds a `RunSummary` and calls its job inside `summary.run()`; the summary prints one
-JSON line on stdout and turns any exception into a logged error and exit status 1.
+A job's `cli.py` is a click command decorated with `date_option()` and `storage_options(...)`
+whose body builds a `RunSummary` and calls its job inside `summary.run()`; the summary prints
+one JSON line on stdout and turns any exception into a logged error and exit status 1.
+Those decorators also give every job `-h/--help`, `-v/--verbose` and `--version`
+(`standard_flags`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import json
 import logging
 import os
@@ -24,7 +27,7 @@ from typing import Any
 
 import click
 
-from taar_common.dates import parse_date
+from taar_common.dates import DATA_DAY_HELP, data_day, parse_date
 from taar_common.lease import DEFAULT_LEASE_TTL
 from taar_common.publish import DEFAULT_MAX_SHRINK, PublishPolicy
 from taar_common.storage import check_bucket_name, check_key, parse_url, resolve_bucket_url
@@ -189,9 +192,58 @@ DATE = DateType()
 
 
 def date_option(help_text: str = "Run date (YYYYMMDD or YYYY-MM-DD); names the dated copies.") -> Callable:
-    return click.option(
-        "--date", "run_date", type=DATE, default=lambda: dt.date.today(), show_default="today", help=help_text
-    )
+    """`--date` (default: the data day, yesterday UTC, as in `make demo`), plus `standard_flags`."""
+    option = click.option("--date", "run_date", type=DATE, default=data_day, show_default=DATA_DAY_HELP, help=help_text)
+
+    def decorate(command: Callable) -> Callable:
+        return standard_flags(option(command))
+
+    return decorate
+
+
+def job_version(command: click.Command) -> str:
+    """`<distribution> <version>` of the package defining `command` (from its installed metadata)."""
+    package = (getattr(command.callback, "__module__", None) or "taar_common").split(".")[0]
+    distribution = package.replace("_", "-")
+    try:
+        return f"{distribution} {importlib.metadata.version(distribution)}"
+    except importlib.metadata.PackageNotFoundError:  # a Dataproc zip carries no metadata
+        return f"{distribution} (version unknown: package metadata not installed)"
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(job_version(ctx.command))
+        ctx.exit(0)
+
+
+def _param_names(command: Callable) -> set[str]:
+    params = command.params if isinstance(command, click.Command) else getattr(command, "__click_params__", [])
+    return {name for param in params for name in (*param.opts, *param.secondary_opts)}
+
+
+def standard_flags(command: Callable) -> Callable:
+    """`-h/--help`, `--version`, and `-v` for an existing `--verbose`: the flags every job CLI has.
+
+    Idempotent, and safe under a `help_option_names=["-h", "--help"]` context (click drops help
+    names another option already uses). Apply it after (above) the command's `--verbose` option.
+    """
+    for param in getattr(command, "__click_params__", []):
+        if param.name == "verbose" and "-v" not in param.opts:
+            param.opts.insert(0, "-v")  # the short form the jobs that declared only --verbose lacked
+    names = _param_names(command)
+    if "--version" not in names:
+        command = click.option(
+            "--version",
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_print_version,
+            help="Print the job's package name and version, then exit.",
+        )(command)
+    if "-h" not in names:
+        command = click.help_option("-h", "--help")(command)
+    return command
 
 
 def _check_bucket(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -30,6 +30,14 @@ def parse_date(value: str | dt.date) -> dt.date:
     raise ValueError(f"invalid date {value!r}: expected exactly YYYYMMDD or YYYY-MM-DD")
 
 
+def data_day(now: dt.datetime | None = None) -> dt.date:
+    """The default `--date` of every job and the demo: yesterday in UTC, the last complete day of telemetry."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date() - dt.timedelta(days=1)
+
+
+DATA_DAY_HELP = "yesterday, UTC: the data day"
+
+
 def compact(day: dt.date) -> str:
     """The `YYYYMMDD` form used in artifact names and partition folders."""
     return day.strftime("%Y%m%d")

@@ -19,6 +19,9 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 LOCAL_DATA_ROOT = "taar-data"
+DATA_ROOT_ENV = "TAAR_DATA"
+"""Environment variable naming the embedded-default root (wins over the checkout and the cwd)."""
+_CHECKOUT_MARKER = Path("libs", "taar_common", "pyproject.toml")
 STALE_TEMP_AGE_S = 600
 """A local temp file of ours older than this was left by a killed run and is removed."""
 
@@ -108,10 +111,27 @@ def join_url(base: str, *parts: str) -> str:
     return "/".join(pieces)
 
 
+def local_data_root(cwd: Path | None = None) -> Path:
+    """The embedded-default root every job reads and writes when given no location flags.
+
+    Precedence: `$TAAR_DATA`; else `<checkout>/taar-data` when started anywhere inside a
+    taar-etl checkout (so `cd jobs/x && taar-x` lands where `make demo` does); else
+    `./taar-data` in the current directory (a container, an installed wheel).
+    """
+    configured = os.environ.get(DATA_ROOT_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser().resolve()
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / _CHECKOUT_MARKER).is_file():
+            return folder / LOCAL_DATA_ROOT
+    return here / LOCAL_DATA_ROOT
+
+
 def resolve_bucket_url(bucket: str | None, default_bucket: str) -> str:
-    """`--bucket` as given: a URL, a bare name (GCS), or None for `./taar-data/<default>`."""
+    """`--bucket` as given: a URL, a bare name (GCS), or None for `<data root>/<default>` (`local_data_root`)."""
     if bucket is None or bucket == "":
-        return str(Path(LOCAL_DATA_ROOT, default_bucket).resolve())
+        return str(local_data_root() / default_bucket)
     if "://" in bucket:
         location = parse_url(bucket)  # refuses unsupported schemes, file:// hosts, bad bucket names
         return str(Path(location.key)) if location.scheme == "file" else bucket.rstrip("/")
