@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import json
+import warnings
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
-from taar_common.cli import RunSummary, date_option, resolve_storage_args, storage_options
-from taar_common.dates import parse_date
-from taar_common.storage import resolve_bucket_url
+from taar_common.cli import RunSummary, date_option, job_version, resolve_storage_args, standard_flags, storage_options
+from taar_common.dates import data_day, parse_date
+from taar_common.sensor import main as wait_for_main
+from taar_common.storage import DATA_ROOT_ENV, local_data_root, resolve_bucket_url
 
 
 def test_dates_in_both_forms():
@@ -78,3 +81,59 @@ def test_dates_are_exactly_eight_digits_or_dashed_iso_in_2000_to_2100(text):
 def test_boundary_years_are_accepted():
     assert parse_date("2000-01-01") == dt.date(2000, 1, 1)
     assert parse_date("21001231") == dt.date(2100, 12, 31)
+
+
+def test_date_defaults_to_the_data_day_yesterday_utc():
+    late_evening_west = dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-8)))
+    assert data_day(late_evening_west) == dt.date(2026, 11, 27)  # 07:30 UTC on the 28th
+    assert data_day(dt.datetime(2026, 1, 1, 0, 5, tzinfo=dt.UTC)) == dt.date(2025, 12, 31)
+    result = CliRunner().invoke(demo_command, [])
+    assert json.loads(result.stdout)["status"] == "ok"
+    assert "yesterday, UTC: the data day" in " ".join(CliRunner().invoke(demo_command, ["--help"]).stdout.split())
+
+
+@click.command()
+@date_option()
+@click.option("--verbose", is_flag=True)
+def verbose_command(run_date, verbose):
+    click.echo(f"{run_date} verbose={verbose}")
+
+
+def test_standard_flags_give_every_job_h_v_and_version():
+    runner = CliRunner()
+    assert runner.invoke(verbose_command, ["-v", "--date", "20261127"]).stdout == "2026-11-27 verbose=True\n"
+    assert "Show this message and exit." in runner.invoke(verbose_command, ["-h"]).stdout
+    version = runner.invoke(verbose_command, ["--version"])
+    # the command lives in this test module, which no distribution provides: the fallback says so
+    assert version.exit_code == 0 and "version unknown" in version.stdout
+    # under a context that already maps -h (the Spark jobs' style) there is one -h, no warning
+    spark_style = click.command(context_settings={"help_option_names": ["-h", "--help"]})(
+        standard_flags(click.option("-v", "--verbose", is_flag=True)(lambda verbose: None))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "Show this message" in runner.invoke(spark_style, ["-h"]).stdout
+
+
+def test_version_is_the_installed_distribution_of_the_command():
+    assert job_version(wait_for_main) == f"taar-common {importlib.metadata.version('taar-common')}"
+
+
+def test_data_root_precedence(tmp_path, monkeypatch):
+    checkout = tmp_path / "checkout"
+    (checkout / "libs" / "taar_common").mkdir(parents=True)
+    (checkout / "libs" / "taar_common" / "pyproject.toml").write_text("")
+    (checkout / "jobs" / "amodump").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.delenv(DATA_ROOT_ENV, raising=False)
+    # inside a checkout, from any folder of it: the checkout's taar-data
+    assert local_data_root(checkout / "jobs" / "amodump") == checkout / "taar-data"
+    monkeypatch.chdir(checkout / "jobs" / "amodump")
+    assert resolve_bucket_url(None, "telemetry-parquet") == str(checkout / "taar-data" / "telemetry-parquet")
+    # outside any checkout (a container): the current directory
+    assert local_data_root(elsewhere) == elsewhere / "taar-data"
+    # $TAAR_DATA wins over both
+    monkeypatch.setenv(DATA_ROOT_ENV, str(tmp_path / "root"))
+    assert local_data_root(checkout) == tmp_path / "root"
+    assert resolve_bucket_url(None, "telemetry-parquet") == str(tmp_path / "root" / "telemetry-parquet")
