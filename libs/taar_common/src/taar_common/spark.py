@@ -19,13 +19,14 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from taar_common.dates import compact
-from taar_common.storage import Storage, join_url
+from taar_common.storage import Storage, join_url, local_data_root
 from taar_common.whitelist import PIONEER_GUID
 
 log = logging.getLogger(__name__)
 
 PARTITION_COLUMN = "submission_date_s3"
-DEFAULT_CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_daily/v6"
+PRODUCTION_CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_daily/v6"
+"""Where production reads clients_daily; the DAG passes it as `--input` (deploy config `inputs`)."""
 ADDON_FLAGS_FALSE = ("is_system", "user_disabled", "app_disabled", "foreign_install", "blocklisted")
 JVM_WARNINGS_TO_STDERR = ("-Xlog:disable", "-Xlog:all=warning:stderr")
 """The JVM logs warnings to stdout by default, where a job prints its one-line summary."""
@@ -43,14 +44,16 @@ def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
             click.option(
                 "--input",
                 "input_url",
-                default=DEFAULT_CLIENTS_DAILY,
-                show_default=True,
-                help="clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path.",
+                # Embedded default, like every output location: a run with no flags never reads production.
+                default=lambda: str(local_data_root() / "telemetry" / "clients_daily"),
+                show_default="<data root>/telemetry/clients_daily, where `taar-fixtures telemetry` and make demo write",
+                help=f"clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path. "
+                f"Production: {PRODUCTION_CLIENTS_DAILY}.",
             ),
             click.option(
                 "--whitelist-url",
                 default=None,
-                show_default=f"./taar-data/telemetry-parquet/.../{whitelist_name}",
+                show_default=f"<data root>/telemetry-parquet/.../{whitelist_name}",
                 help=f"{whitelist_help} ({whitelist_name}, .json or .json.bz2).",
             ),
             click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit)."),
