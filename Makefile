@@ -11,10 +11,11 @@ BUCKET ?=
 BASE_IMAGE ?=
 EXTRA_CA_DIR ?=
 
-.PHONY: help test demo bench lint format envs dataproc-bundle clean image images base-image test-images workflows
+.PHONY: help test demo run bench lint format envs dataproc-bundle clean image images base-image test-images workflows
 
 help:
-	@echo "make demo    run the whole pipeline locally on embedded defaults (./taar-data/)"
+	@echo "make demo [DATE=YYYY-MM-DD] [BUCKET=url]   the whole pipeline locally on embedded defaults (taar-data/)"
+	@echo "make run JOB=spark_lite ARGS=\"--date 2026-01-31\"   one job by name (same as bin/taar spark_lite ...)"
 	@echo "make test    build the environments and run every test suite"
 	@echo "make lint    ruff check + format check"
 	@echo "make bench   benchmarks (figures in bench-results/)"
@@ -32,8 +33,16 @@ test: envs
 	@if [ -x tools/ensure-system-deps ]; then tools/ensure-system-deps; fi
 	@$(PYTHON) tools/run-tests $(SUITES)
 
-demo: envs
+# Only the env that runs tools/demo.py; the demo then builds the envs its steps use (and says so).
+demo:
+	@PYTHON=$(PYTHON) tools/ensure-venv libs/taar_common --check 2>/dev/null || echo "make demo: building .venv/taar_common first (runs the demo; ~30 s)"
+	@PYTHON=$(PYTHON) tools/ensure-venv libs/taar_common
 	@.venv/taar_common/bin/python tools/demo.py $(if $(BUCKET),--bucket $(BUCKET)) $(if $(DATE),--date $(DATE))
+
+# Any job (or taar-fixtures / taar-report) by name, its env built when missing: make run JOB=spark_lite ARGS="-h"
+run:
+	@test -n "$(JOB)" || { echo 'usage: make run JOB=<job> ARGS="..."   (jobs: $(JOBS))' >&2; exit 2; }
+	@bin/taar $(JOB) $(ARGS)
 
 bench: envs
 	@$(PYTHON) tools/bench.py

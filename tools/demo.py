@@ -2,8 +2,12 @@
 
 Each job runs as its own console script from its own virtualenv (as each runs in its own pod
 in production), on embedded defaults: the fixture AMO server, generated telemetry, local
-Spark, DuckDB and the local profile store, `./taar-data/` for buckets. Prints a line per
-step, then a table of every artifact, and writes the HTML report.
+Spark, DuckDB and the local profile store, `<data root>/` for buckets (the checkout's
+`taar-data/`, or `$TAAR_DATA`). First builds the environments it needs (and only those),
+saying which and roughly how long; prints a numbered line per step and, while a step runs, a
+heartbeat every --heartbeat seconds with its elapsed time and last log line (the Spark stage
+when the job logs one); then a table of every artifact, and writes the HTML report. Each
+run's logs stay in `<data root>/runs/<UTC timestamp>/<step>.log` (`runs/latest` links the newest).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import re
 import subprocess
 import sys
 import threading
@@ -20,11 +26,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taar_common.artifacts import artifact_spec, check_artifact
-from taar_common.dates import compact, parse_date
-from taar_common.storage import Storage, join_url, resolve_bucket_url
+from taar_common.dates import DATA_DAY_HELP, compact, data_day, parse_date
+from taar_common.storage import DATA_ROOT_ENV, Storage, join_url, local_data_root, resolve_bucket_url
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venv"
+DEMO_ENVS = [  # what the steps below run, and nothing else (test-only envs are `make envs`' job)
+    "libs/taar_fixtures",
+    "jobs/amodump",
+    "jobs/amowhitelist",
+    "jobs/update_whitelist",
+    "jobs/spark_lite",
+    "jobs/spark_locale",
+    "jobs/spark_similarity",
+    "jobs/profile_bigtable",
+    "libs/taar_report",
+]
+SPARK_ENVS = {"jobs/spark_lite", "jobs/spark_locale", "jobs/spark_similarity"}
+# Measured building each env from a warm uv cache on 2 cores (pyspark and its JRE-facing jars dominate);
+# a cold cache downloads about 450 MB more.
+ENV_BUILD_S = {"spark": 60, "other": 20}
 AMO_PREFIX = "telemetry-ml/addon_recommender"
 AMO_ADDONS = 3000
 CLIENTS = 50_000
@@ -45,42 +66,146 @@ def console(venv: str, script: str) -> str:
     return str(VENVS / venv / "bin" / script)
 
 
-def run_step(step: Step, log_dir: Path, lock: threading.Lock, counter: list[int], total: int) -> Step:
+class Progress:
+    """Numbered step lines ([k/N]) and a heartbeat of the steps still running."""
+
+    def __init__(self, total: int, heartbeat_s: float) -> None:
+        self.total = total
+        self.done = 0
+        self.heartbeat_s = heartbeat_s
+        self.running: dict[str, tuple[float, Path]] = {}
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def started(self, name: str, log: Path) -> None:
+        with self.lock:
+            self.running[name] = (time.monotonic(), log)
+
+    def finished(self, name: str, status: str, seconds: float, note: str = "") -> None:
+        with self.lock:
+            self.running.pop(name, None)
+            self.done += 1
+            width = len(str(self.total))
+            print(
+                f"[{self.done:{width}d}/{self.total}] {name:28s} {status:10s} {seconds:6.1f}s {note}".rstrip(),
+                flush=True,
+            )
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat_s):
+            with self.lock:
+                running = dict(self.running)
+            for name, (start, log) in sorted(running.items()):
+                elapsed = time.monotonic() - start
+                print(f"      ... {name:24s} running {elapsed:5.0f}s  {last_activity(log)}".rstrip(), flush=True)
+
+
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+\s+")
+_SPARK_STAGE = re.compile(r"\b[Ss]tage (\d+(?:\.\d+)?)")
+
+
+def last_activity(log: Path, width: int = 100) -> str:
+    """The step's latest log line (timestamp dropped), led by the Spark stage when one was logged."""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 8192))
+            lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    if not lines:
+        return ""
+    stages = [m.group(1) for line in lines if (m := _SPARK_STAGE.search(line))]
+    text = _LOG_PREFIX.sub("", lines[-1])
+    text = f"[Spark stage {stages[-1]}] {text}" if stages else text
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def run_step(step: Step, log_dir: Path, progress: Progress, env: dict[str, str]) -> Step:
     start = time.monotonic()
     if not Path(step.command[0]).exists():
-        raise RuntimeError(f"step {step.name}: {step.command[0]} is missing; run `make envs`")
-    with open(log_dir / f"{step.name}.log", "w") as stderr:
-        result = subprocess.run(step.command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT)
+        raise RuntimeError(f"step {step.name}: {step.command[0]} is missing; run `make demo` (it builds it)")
+    log = log_dir / f"{step.name}.log"
+    progress.started(step.name, log)
+    with open(log, "w") as stderr:
+        result = subprocess.run(step.command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=env)
     step.seconds = time.monotonic() - start
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     step.summary = json.loads(lines[-1]) if lines else None
-    with lock:
-        counter[0] += 1
-        status = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
-        print(f"[{counter[0]:2d}/{total}] {step.name:28s} {status:10s} {step.seconds:6.1f}s", flush=True)
+    status = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
+    progress.finished(step.name, status, step.seconds)
     if result.returncode != 0:
-        tail = (log_dir / f"{step.name}.log").read_text()[-3000:]
-        raise RuntimeError(f"step {step.name} failed; log {log_dir / (step.name + '.log')}:\n{tail}")
+        tail = log.read_text()[-3000:]
+        raise RuntimeError(f"step {step.name} failed; log {log}:\n{tail}")
     return step
 
 
-def run_dag(steps: list[Step], log_dir: Path, parallel: int) -> None:
+def run_dag(steps: list[Step], log_dir: Path, parallel: int, progress: Progress, env: dict[str, str]) -> None:
     """Run steps as soon as their `after` steps are done, at most `parallel` at once."""
     pending = {s.name: s for s in steps}
     done: set[str] = set()
-    lock = threading.Lock()
-    counter = [0]
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         running: dict[Future, str] = {}
         while pending or running:
             for name, step in list(pending.items()):
                 if len(running) < parallel and all(dep in done for dep in step.after):
-                    running[pool.submit(run_step, step, log_dir, lock, counter, len(steps))] = name
+                    running[pool.submit(run_step, step, log_dir, progress, env)] = name
                     del pending[name]
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 future.result()
                 done.add(running.pop(future))
+
+
+def ensure_envs(log_dir: Path, heartbeat_s: float) -> None:
+    """Build the demo's environments that are missing or stale, saying which and roughly how long first."""
+    ensure = str(ROOT / "tools" / "ensure-venv")
+    stale = [p for p in DEMO_ENVS if subprocess.run([ensure, p, "--check"], cwd=ROOT).returncode != 0]
+    if not stale:
+        print(f"environments: all {len(DEMO_ENVS)} the demo uses are up to date (.venv/)", flush=True)
+        return
+    estimate = sum(ENV_BUILD_S["spark" if p in SPARK_ENVS else "other"] for p in stale)
+    names = ", ".join(Path(p).name for p in stale)
+    print(
+        f"environments: building {len(stale)} of the {len(DEMO_ENVS)} the demo uses ({names}); "
+        f"roughly {estimate / 60:.0f} min with a warm uv cache, longer when pyspark must be downloaded",
+        flush=True,
+    )
+    progress = Progress(len(stale), heartbeat_s)
+    try:
+        for package in stale:
+            name = f"env {Path(package).name}"
+            log = log_dir / f"env-{Path(package).name}.log"
+            progress.started(name, log)
+            start = time.monotonic()
+            with open(log, "w") as output:
+                code = subprocess.run([ensure, package], stdout=output, stderr=output, cwd=ROOT).returncode
+            progress.finished(name, "built" if code == 0 else f"FAILED (exit {code})", time.monotonic() - start)
+            if code != 0:
+                raise RuntimeError(f"building .venv/{Path(package).name} failed; log {log}:\n{log.read_text()[-3000:]}")
+    finally:
+        progress.stop()
+
+
+def new_run_dir(data_root: Path) -> Path:
+    """`<data root>/runs/<UTC timestamp>/`, never reused; `runs/latest` points at it."""
+    runs = data_root / "runs"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = runs / stamp
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = runs / f"{stamp}-{suffix}"
+    run_dir.mkdir(parents=True)
+    latest = runs / "latest"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(run_dir.name)
+    return run_dir
 
 
 def start_amo_server(log_dir: Path) -> tuple[subprocess.Popen, str]:
@@ -103,11 +228,11 @@ def start_amo_server(log_dir: Path) -> tuple[subprocess.Popen, str]:
     return server, json.loads(line)["url"]
 
 
-def ensure_telemetry(out: Path, day: dt.date, log_dir: Path) -> None:
+def ensure_telemetry(out: Path, day: dt.date, log_dir: Path, progress: Progress, env: dict[str, str]) -> None:
     """Generate telemetry once per (date, size, seed); a second run reuses it."""
     marker = out / f".generated-{compact(day)}-{CLIENTS}-{DAYS}-{SEED}"
     if marker.exists():
-        print(f"[  ] telemetry                    reused     {out}", flush=True)
+        progress.finished("telemetry", "reused", 0.0, str(out))
         return
     start = time.monotonic()
     command = [
@@ -128,17 +253,23 @@ def ensure_telemetry(out: Path, day: dt.date, log_dir: Path) -> None:
         "--amo-seed",
         str(SEED),
     ]
-    with open(log_dir / "telemetry.log", "w") as stderr:
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT)
+    log = log_dir / "telemetry.log"
+    progress.started("telemetry", log)
+    with open(log, "w") as stderr:
+        result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT, env=env)
+    if result.returncode != 0:
+        progress.finished("telemetry", f"FAILED (exit {result.returncode})", time.monotonic() - start)
+        raise RuntimeError(f"generating telemetry failed; log {log}:\n{log.read_text()[-3000:]}")
     marker.touch()
-    print(f"[  ] telemetry                    generated  {time.monotonic() - start:6.1f}s", flush=True)
+    progress.finished("telemetry", "generated", time.monotonic() - start, str(out))
 
 
-def pipeline(day: dt.date, amo_url: str, buckets: dict[str, str], telemetry: Path) -> list[Step]:
+def pipeline(day: dt.date, amo_url: str, buckets: dict[str, str], data_root: Path) -> list[Step]:
     date = ["--date", compact(day)]
     parquet, private = buckets["telemetry-parquet"], buckets["telemetry-private-analysis-2"]
     whitelist = join_url(parquet, AMO_PREFIX, "whitelist_addons_database.json")
     editorial = join_url(parquet, AMO_PREFIX, "only_guids_top_200.json")
+    telemetry = data_root / "telemetry"
     clients_daily = str(telemetry / "clients_daily")
     partition = join_url(clients_daily, f"submission_date_s3={compact(day)}")
     avro = join_url(parquet, "taar/profile-avro")
@@ -153,7 +284,7 @@ def pipeline(day: dt.date, amo_url: str, buckets: dict[str, str], telemetry: Pat
         "--source",
         str(telemetry / "clients_last_seen"),
         "--duckdb-path",
-        str(ROOT / "taar-data" / "bigquery.duckdb"),
+        str(data_root / "bigquery.duckdb"),
         "--avro-gcs-bucket",
         avro,
         "--sample-rate",
@@ -262,12 +393,12 @@ def artifact_table(storage: Storage, buckets: dict[str, str], steps: dict[str, S
             records = str(artifact_spec(name).count_records(payload))
             size = f"{len(data) / 1024:.1f} KiB"
         except Exception as exc:  # shown in the table; the demo then exits non-zero
-            status, records, size = f"FAILED: {exc}"[:60], "-", "-"
+            status, records, size = f"FAILED: {exc}", "-", "-"
         rows.append([name, url, size, records, status, f"{steps[job].seconds:.1f}s"])
     for step in steps.values():
         if step.name.startswith("profile_") and step.summary:
             counts = ", ".join(f"{k}={v}" for k, v in sorted(step.summary.get("counts", {}).items()))
-            rows.append([step.name, "local profile store", "-", counts[:60] or "-", "ok", f"{step.seconds:.1f}s"])
+            rows.append([step.name, "local profile store", "-", counts or "-", "ok", f"{step.seconds:.1f}s"])
     return rows
 
 
@@ -279,52 +410,61 @@ def print_table(rows: list[list[str]]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bucket", help="write every artifact under this URL instead of ./taar-data/<bucket>/")
-    parser.add_argument("--date", help="run date (default: yesterday, UTC)")
-    parser.add_argument("--parallel", type=int, default=2, help="steps run at once")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bucket", help="write every artifact under this URL instead of <data root>/<bucket>/")
+    parser.add_argument("--date", help=f"data day, YYYYMMDD or YYYY-MM-DD (default: {DATA_DAY_HELP}, as every job)")
+    parser.add_argument("--parallel", type=int, default=2, help="steps run at once (default 2)")
+    parser.add_argument("--heartbeat", type=float, default=15.0, help="seconds between progress lines (default 15)")
     args = parser.parse_args()
-    day = parse_date(args.date) if args.date else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    day = parse_date(args.date) if args.date else data_day()
+    data_root = local_data_root(ROOT)
+    # Every child resolves its embedded defaults to the same root, wherever `make demo` started.
+    env = {**os.environ, DATA_ROOT_ENV: str(data_root)}
+    os.environ[DATA_ROOT_ENV] = str(data_root)
     names = ["telemetry-parquet", "telemetry-private-analysis-2"]
     buckets = {n: args.bucket.rstrip("/") if args.bucket else resolve_bucket_url(None, n) for n in names}
-    data_root = ROOT / "taar-data"
-    log_dir = data_root / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    telemetry = data_root / "telemetry"
+    log_dir = new_run_dir(data_root)
 
     started = time.monotonic()
     print(f"taar-etl demo for {day}: artifacts under {buckets['telemetry-parquet']}, logs in {log_dir}", flush=True)
-    ensure_telemetry(telemetry, day, log_dir)
-    server, amo_url = start_amo_server(log_dir)
-    print(f"[  ] fixture AMO server           started    {amo_url}", flush=True)
-    steps = pipeline(day, amo_url, buckets, telemetry)
     try:
-        run_dag(steps, log_dir, args.parallel)
+        ensure_envs(log_dir, args.heartbeat)
+    except RuntimeError as exc:
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
+    server, amo_url = start_amo_server(log_dir)
+    print(f"fixture AMO server started at {amo_url}", flush=True)
+    steps = pipeline(day, amo_url, buckets, data_root)
+    progress = Progress(len(steps) + 2, args.heartbeat)  # + telemetry + report
+    try:
+        ensure_telemetry(data_root / "telemetry", day, log_dir, progress, env)
+        run_dag(steps, log_dir, args.parallel, progress, env)
+        storage = Storage()
+        runs = [s.summary for s in steps if s.summary]
+        runs_url = join_url(buckets["telemetry-parquet"], "demo-runs.json")
+        storage.write_json(runs_url, runs)
+        report = [
+            console("taar_report", "taar-report"),
+            "--bucket",
+            buckets["telemetry-parquet"],
+            "--locale-bucket",
+            buckets["telemetry-private-analysis-2"],
+            "--runs",
+            runs_url,
+        ]
+        run_step(Step("report", report), log_dir, progress, env)
     except RuntimeError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1
     finally:
+        progress.stop()
         server.terminate()
         server.wait(timeout=10)
-    storage = Storage()
-    runs = [s.summary for s in steps if s.summary]
-    runs_url = join_url(buckets["telemetry-parquet"], "demo-runs.json")
-    storage.write_json(runs_url, runs)
-    report = [
-        console("taar_report", "taar-report"),
-        "--bucket",
-        buckets["telemetry-parquet"],
-        "--locale-bucket",
-        buckets["telemetry-private-analysis-2"],
-        "--runs",
-        runs_url,
-    ]
-    report_step = Step("report", report)
-    run_step(report_step, log_dir, threading.Lock(), [len(steps)], len(steps) + 1)
     rows = artifact_table(storage, buckets, {s.name: s for s in steps})
     print()
     print_table(rows)
     print(f"\nreport: {join_url(buckets['telemetry-parquet'], 'report.html')}")
+    print(f"logs:   {log_dir}")
     print(f"demo finished in {time.monotonic() - started:.1f}s")
     return 0 if all(row[4] == "ok" for row in rows) else 1
 
