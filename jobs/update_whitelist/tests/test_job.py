@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from taar_common.lease import Lease, lease_url
 from taar_common.storage import Storage, join_url
 from taar_fixtures.amo import AmoFixtureServer, EditorialEntry, FaultPlan, FaultRule, generate_catalogue
 from taar_update_whitelist.cli import main
@@ -131,3 +132,34 @@ def test_console_script_on_embedded_defaults(tmp_path, dirty_catalogue):
     folder = tmp_path / "taar-data" / "telemetry-parquet" / "telemetry-ml" / "addon_recommender"
     assert Storage().read_artifact(str(folder / "only_guids_top_200.json")) == dirty_catalogue.editorial_guids()
     assert json.loads(result.stdout.strip().splitlines()[-1])["status"] == "ok"
+
+
+def test_a_run_while_another_holds_the_lease_fails_naming_the_holder(storage_root, dirty_catalogue):
+    storage = Storage()
+    latest = join_url(storage_root, PREFIX, "only_guids_top_200.json")
+    storage.write_bytes(latest, b'["previous@x"]')
+    with AmoFixtureServer(dirty_catalogue) as amo:
+        with Lease(storage, lease_url(storage_root, PREFIX, "update_whitelist"), "update_whitelist") as held:
+            code, summary, _ = run_cli("--date", DAY, "--bucket", storage_root, "--amo-url", amo.url, *FAST)
+    assert code == 1
+    assert "LeaseHeldError" in summary["error"] and f"run_id={held.run_id}" in summary["error"]
+    assert storage.read_bytes(latest) == b'["previous@x"]'
+    assert not storage.exists(join_url(storage_root, PREFIX, f"only_guids_top_200{DAY}.json"))
+
+
+def test_a_much_shorter_editorial_list_trips_the_shrink_guard_unless_allowed(tmp_path, dirty_catalogue):
+    with AmoFixtureServer(dirty_catalogue) as amo:
+        assert run_cli("--date", "20261126", "--bucket", str(tmp_path), "--amo-url", amo.url, *FAST)[0] == 0
+    latest = join_url(str(tmp_path), PREFIX, "only_guids_top_200.json")
+    before = Storage().read_bytes(latest)
+    shorter = generate_catalogue(300, seed=7, n_editorial=110)  # 150 -> 110 GUIDs: a fall of 27%
+    with AmoFixtureServer(shorter) as amo:
+        code, summary, _ = run_cli("--date", DAY, "--bucket", str(tmp_path), "--amo-url", amo.url, *FAST)
+        assert code == 1
+        assert "PublishGuardError" in summary["error"]
+        assert "has 110 records" in summary["error"] and "has 150" in summary["error"]
+        assert Storage().read_bytes(latest) == before
+        assert not Storage().exists(join_url(str(tmp_path), PREFIX, f"only_guids_top_200{DAY}.json"))
+        allowed = run_cli("--date", DAY, "--bucket", str(tmp_path), "--amo-url", amo.url, "--allow-shrink", *FAST)
+    assert allowed[0] == 0
+    assert Storage().read_json(latest) == shorter.editorial_guids()

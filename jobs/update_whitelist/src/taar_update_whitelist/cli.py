@@ -11,6 +11,7 @@ from taar_common.cli import (
     compression,
     configure_logging,
     date_option,
+    publish_policy,
     resolve_storage_args,
     storage_options,
 )
@@ -56,6 +57,7 @@ def main(
         http_timeout_s=http_timeout,
         retries=retries,
         retry_backoff_s=retry_backoff,
+        policy=publish_policy(),
     )
     summary = RunSummary("update_whitelist")
     summary.run(lambda: run_update_whitelist(options, summary))

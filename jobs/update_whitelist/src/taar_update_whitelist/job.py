@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from taar_common.cli import RunSummary
 from taar_common.http import HttpStats, TimeoutSession, build_http_session, fetch_json, iter_pages
-from taar_common.publish import publish_artifact
+from taar_common.publish import PublishPolicy, PublishTarget, publish_all
 from taar_common.storage import Storage
 
 from taar_update_whitelist.transform import editorial_guids, editorial_results, guid_batches, unknown_guids
@@ -35,6 +35,7 @@ class UpdateWhitelistOptions:
     http_timeout_s: float = 30.0
     retries: int = 8
     retry_backoff_s: float = 0.25
+    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
 def fetch_editorial(session: TimeoutSession, amo_url: str) -> list[object]:
@@ -97,16 +98,13 @@ def run_update_whitelist(options: UpdateWhitelistOptions, summary: RunSummary, s
     finally:
         summary.counts.update(stats.as_dict())
         session.close()
-    with summary.timed("publish"):
-        published = publish_artifact(
+    with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
+        publish_all(
             storage or Storage(),
-            ARTIFACT,
-            editorial.guids,
-            bucket_url=options.bucket_url,
-            prefix=options.prefix,
-            day=options.day,
-            compress=options.compress,
-            allow_shortlist=options.allow_shortlist,
+            PublishTarget(options.bucket_url, options.prefix, options.day, options.compress),
+            {ARTIFACT: editorial.guids},
+            summary,
+            job="update_whitelist",
+            policy=options.policy,
+            check_params={ARTIFACT: {"allow_shortlist": options.allow_shortlist}},
         )
-    summary.add_artifact(published.dated_url)
-    summary.add_artifact(published.latest_url)
