@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from taar_common.lease import Lease, lease_url
 from taar_common.storage import join_url
 from taar_fixtures.amo import generate_catalogue
 from taar_fixtures.handmade import addon, client, write_partition
@@ -132,10 +133,11 @@ def small_input(tmp_path) -> dict:
     return {"input": str(root), "whitelist_url": str(whitelist_url), "bucket": str(tmp_path / "out")}
 
 
-def run_small(small_input: dict, *, date: str = "20261127", **overrides: str) -> tuple[int, dict, str]:
+def run_small(small_input: dict, *extra: str, date: str = "20261127", **overrides: str) -> tuple[int, dict, str]:
     urls = {**small_input, **overrides}
     return run_cli(
-        "--date", date, "--input", urls["input"], "--whitelist-url", urls["whitelist_url"], "--bucket", urls["bucket"]
+        "--date", date, "--input", urls["input"], "--whitelist-url", urls["whitelist_url"], "--bucket", urls["bucket"],
+        *extra,
     )  # fmt: skip
 
 
@@ -158,6 +160,35 @@ def test_empty_whitelist_fails(small_input):
     code, summary, _ = run_small(small_input)
     assert code == 1
     assert "whitelist is empty" in summary["error"]
+
+
+def _seed_latest(storage, bucket: str, locales: list[str]) -> tuple[str, bytes]:
+    latest = join_url(bucket, "taar/locale/top10_dict.json")
+    storage.write_json(latest, {locale: [["a@x", 0.6], ["b@x", 0.4]] for locale in locales})
+    return latest, storage.read_bytes(latest)
+
+
+def test_a_run_while_another_holds_the_lease_fails_naming_the_holder(small_input, storage):
+    latest, before = _seed_latest(storage, small_input["bucket"], ["en-US"])
+    with Lease(storage, lease_url(small_input["bucket"], "taar/locale/", "spark_locale"), "spark_locale") as held:
+        code, summary, _ = run_small(small_input)
+    assert code == 1
+    assert "LeaseHeldError" in summary["error"] and f"run_id={held.run_id}" in summary["error"]
+    assert storage.read_bytes(latest) == before
+    assert not storage.exists(join_url(small_input["bucket"], "taar/locale/top10_dict20261127.json"))
+
+
+def test_far_fewer_locales_trip_the_shrink_guard_unless_allowed(small_input, storage):
+    latest, before = _seed_latest(storage, small_input["bucket"], ["de", "en-US", "fr", "it", "pl"])
+    code, summary, _ = run_small(small_input)
+    assert code == 1
+    assert "PublishGuardError" in summary["error"]
+    assert "has 1 records" in summary["error"] and "has 5" in summary["error"]
+    assert storage.read_bytes(latest) == before
+    assert not storage.exists(join_url(small_input["bucket"], "taar/locale/top10_dict20261127.json"))
+    code, _, stderr = run_small(small_input, "--allow-shrink")
+    assert code == 0, stderr
+    assert sorted(storage.read_json(latest)) == ["en-US"]
 
 
 def test_help_explains_every_option():

@@ -10,6 +10,7 @@ from taar_common.cli import (
     compression,
     configure_logging,
     date_option,
+    publish_policy,
     resolve_storage_args,
     storage_options,
 )
@@ -91,6 +92,7 @@ def main(
         bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
         prefix=prefix,
         compress=compression(compress),
+        policy=publish_policy(),
     )
     summary = RunSummary("spark_locale")
     summary.run(lambda: job.main(run, summary, master))

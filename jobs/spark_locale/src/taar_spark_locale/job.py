@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from taar_common.cli import RunSummary
-from taar_common.publish import publish_artifact
+from taar_common.publish import PublishPolicy, PublishTarget, publish_all
 from taar_common.spark import (
     InputError,
     existing_partitions,
@@ -44,6 +44,7 @@ class LocaleRun:
     bucket_url: str
     prefix: str
     compress: str | None
+    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
     @property
     def days(self) -> list[dt.date]:
@@ -103,19 +104,16 @@ def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSumma
             summary.count(name, int(value))
         summary.count("locales", len(top))
         summary.count("contributions", sum(sum(c.values()) for c in counts.values()))
-    with summary.timed("publish"):
-        published = publish_artifact(
+    with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
+        publish_all(
             storage,
-            "top10_dict.json",
-            top,
-            bucket_url=run.bucket_url,
-            prefix=run.prefix,
-            day=run.run_date,
-            compress=run.compress,
-            num_addons=run.num_addons,
+            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            {"top10_dict.json": top},
+            summary,
+            job="spark_locale",
+            policy=run.policy,
+            check_params={"top10_dict.json": {"num_addons": run.num_addons}},
         )
-        summary.add_artifact(published.latest_url)
-        summary.add_artifact(published.dated_url)
 
 
 def main(run_args: LocaleRun, summary: RunSummary, master: str | None) -> None:
