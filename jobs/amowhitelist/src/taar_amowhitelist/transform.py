@@ -1,4 +1,4 @@
-"""The whitelist rules of DESIGN section 3, as pure functions over the dump `{guid: record}`."""
+"""The whitelist rules (README: Rules), as pure functions over the dump `{guid: record}`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The publish protocol of DESIGN section 2: check, dated copy, then latest copy.
+"""The publish protocol (docs/ARCHITECTURE.md, section 2): check, dated copy, then latest copy.
 
 `publish_all` publishes a job's whole artifact set under one lease (one run at a time per job
 and target), checks every payload and the shrink guard before the first write, then writes

@@ -1,7 +1,7 @@
 """Spark conventions shared by the Spark jobs (install with the `spark` extra).
 
 Reading `clients_daily` with partition and column checks, the release-Firefox filter and
-the one definition of a valid add-on for recommendation (DESIGN section 3), all as Spark
+the one definition of a valid add-on for recommendation (docs/ARCHITECTURE.md, section 3), all as Spark
 expressions: no per-row Python.
 """
 

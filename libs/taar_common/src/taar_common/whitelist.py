@@ -14,7 +14,7 @@ from taar_common.storage import Storage, join_url, resolve_bucket_url
 AMO_BUCKET = "telemetry-parquet"
 AMO_PREFIX = "telemetry-ml/addon_recommender/"
 PIONEER_GUID = "pioneer-opt-in@mozilla.org"
-"""The one add-on the validity rule excludes by its GUID alone (DESIGN: never recommended)."""
+"""The one add-on the validity rule excludes by its GUID alone (never recommended)."""
 EXCLUDED_GUIDS = frozenset({PIONEER_GUID})
 
 

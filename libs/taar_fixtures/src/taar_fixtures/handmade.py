@@ -1,4 +1,4 @@
-"""Hand-made clients_daily partitions in the fixtures' DESIGN schema, written with pyarrow."""
+"""Hand-made clients_daily partitions in the clients_daily schema the Spark jobs read, written with pyarrow."""
 
 from __future__ import annotations
 
