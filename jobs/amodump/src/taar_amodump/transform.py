@@ -169,7 +169,7 @@ def canonical_ratings(ratings: Any) -> dict[str, Any] | None:
 
 
 def canonical_record(addon: dict[str, Any], first_create_date: str) -> dict[str, Any]:
-    """The dump's record of one add-on (the canonical record, README), from a v4 or v5 search result."""
+    """The dump's record of one add-on (its fields: README, Output), from a v4 or v5 search result."""
     promoted = canonical_promoted(addon.get("promoted"))
     return {
         "guid": addon["guid"],
