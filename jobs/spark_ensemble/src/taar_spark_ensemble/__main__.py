@@ -1,0 +1,5 @@
+"""`python -m taar_spark_ensemble`."""
+
+from taar_spark_ensemble.cli import main
+
+main()

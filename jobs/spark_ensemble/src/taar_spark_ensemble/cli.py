@@ -1,0 +1,142 @@
+"""`taar-spark-ensemble`: the ensemble recommender's weights, trained on held-out add-ons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from taar_common.cli import (
+    RunSummary,
+    compression,
+    configure_logging,
+    date_option,
+    publish_policy,
+    resolve_storage_args,
+    storage_options,
+)
+from taar_common.spark import spark_job_options
+from taar_common.storage import join_url, resolve_bucket_url
+from taar_common.whitelist import default_whitelist_url
+
+from taar_spark_ensemble import job
+
+DEFAULT_BUCKET = "telemetry-parquet"
+WHITELIST = "only_guids_top_200.json"
+MODEL_DEFAULTS = {  # where the other jobs publish on their defaults: (bucket, prefix, name)
+    "locale_url": ("telemetry-private-analysis-2", "taar/locale/", "top10_dict.json"),
+    "donors_url": ("telemetry-parquet", "taar/similarity/", "donors.json"),
+    "lr_curves_url": ("telemetry-parquet", "taar/similarity/", "lr_curves.json"),
+    "item_matrix_url": ("telemetry-parquet", "addon_recommender/", "item_matrix.json"),
+    "addon_mapping_url": ("telemetry-parquet", "addon_recommender/", "addon_mapping.json"),
+}
+
+
+def model_default(option: str) -> str:
+    bucket, prefix, name = MODEL_DEFAULTS[option]
+    return join_url(resolve_bucket_url(None, bucket), prefix, name)
+
+
+def model_option(flag: str, what: str) -> click.Option:
+    option = flag.removeprefix("--").replace("-", "_")
+    bucket, prefix, name = MODEL_DEFAULTS[option]
+    return click.option(
+        flag,
+        option,
+        default=None,
+        show_default=f"./taar-data/{bucket}/{prefix}{name}",
+        help=f"{what} (.json or .json.bz2).",
+    )
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@date_option("Last day of clients_daily to read (YYYYMMDD or YYYY-MM-DD); names the dated copies.")
+@click.option("--num-days", type=click.IntRange(1), default=7, show_default=True,
+              help="Days of clients_daily up to --date; each client's latest row is used.")  # fmt: skip
+@spark_job_options(WHITELIST, "The editorial whitelist: only these add-ons can be held out")
+@model_option("--locale-url", "The locale recommender's top10_dict")
+@model_option("--donors-url", "The similarity recommender's donors")
+@model_option("--lr-curves-url", "The similarity recommender's lr_curves")
+@model_option("--item-matrix-url", "The collaborative recommender's item_matrix")
+@model_option("--addon-mapping-url", "The collaborative recommender's addon_mapping")
+@click.option("--min-addons", type=click.IntRange(2), default=3, show_default=True,
+              help="Valid whitelisted add-ons a client needs (one is held out).")  # fmt: skip
+@click.option("--sample-fraction", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True,
+              help="Share of clients used (chosen by a seeded hash of the client id).")  # fmt: skip
+@click.option("--test-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2, show_default=True,
+              help="Share of the sampled clients kept out of training to measure hit rates.")  # fmt: skip
+@click.option("--negatives", type=click.IntRange(1), default=5, show_default=True,
+              help="Other listed add-ons per training client used as negative examples (seeded choice).")  # fmt: skip
+@click.option("--reg-param", type=click.FloatRange(0.0), default=0.1, show_default=True,
+              help="Logistic regression regularisation strength.")  # fmt: skip
+@click.option("--elastic-net-param", type=click.FloatRange(0.0, 1.0), default=0.01, show_default=True,
+              help="Logistic regression L1 share of the regularisation (0 = L2).")  # fmt: skip
+@click.option("--max-iter", type=click.IntRange(1), default=50, show_default=True,
+              help="Logistic regression iterations.")  # fmt: skip
+@click.option("--partitions", type=click.IntRange(1), default=8, show_default=True,
+              help="Partitions the clients are scored in (part of what makes a run reproducible).")  # fmt: skip
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=42, show_default=True,
+              help="Seed of every random step (sampling, train/test split, negatives).")  # fmt: skip
+@storage_options(DEFAULT_BUCKET, "taar/ensemble/")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(
+    run_date: dt.date,
+    num_days: int,
+    input_url: str,
+    whitelist_url: str | None,
+    master: str | None,
+    locale_url: str | None,
+    donors_url: str | None,
+    lr_curves_url: str | None,
+    item_matrix_url: str | None,
+    addon_mapping_url: str | None,
+    min_addons: int,
+    sample_fraction: float,
+    test_fraction: float,
+    negatives: int,
+    reg_param: float,
+    elastic_net_param: float,
+    max_iter: int,
+    partitions: int,
+    seed: int,
+    bucket: str | None,
+    gcs_bucket: str | None,
+    s3_bucket: str | None,
+    prefix: str,
+    compress: str,
+    verbose: bool,
+) -> None:
+    """Publish ensemble_weight.json ({"ensemble_weights": {"collaborative": w, "similarity": w,
+    "locale": w}}, each in [0, 1], summing to 1): a logistic regression of "is this the client's
+    most recently installed add-on" on the three recommenders' scores, computed from their
+    published artifacts for release Firefox clients of the --num-days up to --date."""
+    configure_logging(verbose)
+    given = {
+        "locale_url": locale_url,
+        "donors_url": donors_url,
+        "lr_curves_url": lr_curves_url,
+        "item_matrix_url": item_matrix_url,
+        "addon_mapping_url": addon_mapping_url,
+    }
+    urls = {key.removesuffix("_url"): value or model_default(key) for key, value in given.items()}
+    run = job.EnsembleRun(
+        run_date=run_date,
+        num_days=num_days,
+        input_url=input_url,
+        whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
+        models=job.ModelUrls(**urls),
+        min_addons=min_addons,
+        sample_fraction=sample_fraction,
+        test_fraction=test_fraction,
+        negatives=negatives,
+        reg_param=reg_param,
+        elastic_net_param=elastic_net_param,
+        max_iter=max_iter,
+        partitions=partitions,
+        seed=seed,
+        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
+        prefix=prefix,
+        compress=compression(compress),
+        policy=publish_policy(),
+    )
+    summary = RunSummary("spark_ensemble")
+    summary.run(lambda: job.main(run, summary, master))

@@ -1,0 +1,165 @@
+"""spark_ensemble end to end: generated clients_daily, hand-made model artifacts, the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from taar_common.artifacts import check_artifact, positive_hash
+from taar_common.storage import join_url
+from taar_fixtures.amo import generate_catalogue
+from taar_fixtures.handmade import addon, client, write_partition
+from taar_fixtures.telemetry import CITIES, LOCALES, OS_NAMES, write_clients_daily
+from taar_spark_ensemble import transform
+from taar_spark_ensemble.cli import main
+
+DAY = dt.date(2026, 11, 27)
+DAYS = [DAY - dt.timedelta(days=k) for k in (2, 1, 0)]
+
+
+def write_models(folder: Path, whitelist: list[str], seed: int = 5) -> dict[str, str]:
+    """Hand-made artifacts in the published formats over `whitelist` (seeded)."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    top10 = {}
+    for locale in LOCALES:
+        picks = rng.sample(whitelist, 10)
+        weights = sorted((rng.random() / 10 for _ in picks), reverse=True)
+        top10[locale] = [[g, w] for g, w in zip(picks, weights, strict=True)]
+    donors = [
+        {"geo_city": rng.choice(list(CITIES)), "locale": rng.choice(list(LOCALES)), "os": rng.choice(list(OS_NAMES)),
+         "subsession_length": rng.uniform(0, 40000), "bookmark_count": rng.uniform(0, 500),
+         "tab_open_count": rng.uniform(0, 200), "total_uri": rng.uniform(0, 2000), "unique_tlds": rng.uniform(0, 80),
+         "active_addons": rng.sample(whitelist, 4)}
+        for _ in range(50)
+    ]  # fmt: skip
+    lr_curves = [[x / 10, [max(0.05, 3.0 - x / 5), 1.0]] for x in range(60)]
+    items = [{"id": positive_hash(g), "features": [rng.uniform(-1, 1) for _ in range(4)]} for g in whitelist]
+    mapping = {str(positive_hash(g)): {"id": g, "name": g, "isWebextension": True} for g in whitelist}
+    payloads = {"top10_dict": top10, "donors": donors, "lr_curves": lr_curves,
+                "item_matrix": items, "addon_mapping": mapping}  # fmt: skip
+    urls = {}
+    for name, payload in payloads.items():
+        check_artifact(name, payload, **({"addon_mapping": mapping} if name == "item_matrix" else {}))
+        (folder / f"{name}.json").write_text(json.dumps(payload))
+        urls[name] = str(folder / f"{name}.json")
+    whitelist_url = folder / "only_guids_top_200.json"
+    whitelist_url.write_text(json.dumps(whitelist))
+    urls["whitelist"] = str(whitelist_url)
+    return urls
+
+
+def model_args(urls: dict[str, str]) -> list[str]:
+    return [
+        "--whitelist-url", urls["whitelist"], "--locale-url", urls["top10_dict"], "--donors-url", urls["donors"],
+        "--lr-curves-url", urls["lr_curves"], "--item-matrix-url", urls["item_matrix"],
+        "--addon-mapping-url", urls["addon_mapping"],
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> dict:
+    """2,000 generated clients over three days; a whitelist of 60 popular catalogue GUIDs."""
+    root = tmp_path_factory.mktemp("ensemble-input")
+    guids = list(generate_catalogue(80, 0).guids)
+    input_url = str(write_clients_daily(root, n_clients=2000, dates=DAYS, seed=3, addon_guids=guids))
+    return {"input": input_url, "models": write_models(root / "models", guids[:60])}
+
+
+def run_cli(*args: str) -> tuple[int, dict, str]:
+    result = CliRunner().invoke(main, list(args))
+    lines = result.stdout.strip().splitlines()
+    return result.exit_code, (json.loads(lines[-1]) if lines else {}), result.stderr
+
+
+def run_generated(generated: dict, bucket: str, *extra: str) -> tuple[int, dict, str]:
+    return run_cli("--date", f"{DAY:%Y%m%d}", "--num-days", "3", "--input", generated["input"],
+                   *model_args(generated["models"]), "--bucket", bucket, "--master", "local[2]", *extra)  # fmt: skip
+
+
+def test_weights_are_published_checked_and_sum_to_one(generated, storage, tmp_path):
+    bucket = str(tmp_path / "out")
+    code, summary, stderr = run_generated(generated, bucket)
+    assert code == 0, stderr
+    weights = storage.read_json(join_url(bucket, "taar/ensemble/ensemble_weight.json"))
+    assert set(weights) == {"ensemble_weights"}
+    assert set(weights["ensemble_weights"]) == {"collaborative", "similarity", "locale"}
+    assert abs(sum(weights["ensemble_weights"].values()) - 1.0) < 1e-9
+    assert all(0.0 <= w <= 1.0 for w in weights["ensemble_weights"].values())
+    dated = join_url(bucket, f"taar/ensemble/ensemble_weight{DAY:%Y%m%d}.json")
+    assert storage.read_bytes(dated) == storage.read_bytes(join_url(bucket, "taar/ensemble/ensemble_weight.json"))
+    counts, details = summary["counts"], summary["details"]
+    assert counts["train_clients"] > 100 and counts["test_clients"] > 20
+    assert counts["training_rows"] > counts["train_clients"]  # negatives were drawn
+    assert details["weights"] == weights["ensemble_weights"]
+    assert details["weights_rule"] in ("logistic_regression", transform.FALLBACK_RULE)
+    rates = details["hit_rate_at_10"]
+    assert set(rates) == {"collaborative", "similarity", "locale", "ensemble"}
+    assert all(0.0 <= r <= 1.0 for r in rates.values())
+    assert "client_id" not in json.dumps(summary) or "null_client_id" in json.dumps(summary)
+
+
+def test_same_seed_same_bytes(generated, storage, tmp_path):
+    outputs = []
+    for seed, name in ((7, "a"), (7, "b"), (8, "c")):
+        bucket = str(tmp_path / name)
+        code, summary, stderr = run_generated(generated, bucket, "--seed", str(seed), "--sample-fraction", "0.8")
+        assert code == 0, stderr
+        outputs.append((storage.read_bytes(join_url(bucket, "taar/ensemble/ensemble_weight.json")), summary))
+    assert outputs[0][0] == outputs[1][0]
+    assert outputs[0][1]["details"]["coefficients"] == outputs[1][1]["details"]["coefficients"]
+    assert outputs[0][1]["details"]["hit_rate_at_10"] == outputs[1][1]["details"]["hit_rate_at_10"]
+    assert outputs[0][1]["counts"] != outputs[2][1]["counts"]  # another seed samples other clients
+
+
+@pytest.fixture
+def small(tmp_path) -> dict:
+    """Ten hand-made clients whose most recent add-on is always the en-US locale list's first entry."""
+    whitelist = [f"w{i}@x" for i in range(12)]
+    rows = []
+    for n in range(10):
+        addons = [addon(f"w{(n + k) % 11 + 1}@x", install_day=100 + k) for k in range(3)]
+        addons.append(addon("w0@x", install_day=500))  # the held-out one: installed last
+        addons.append(addon("w11@x", install_day=900, user_disabled=True))  # not valid: never held out
+        rows.append(client(f"client-{n}", addons, city="Berlin", os="Linux"))
+    rows.append(client("too-few", [addon("w1@x"), addon("w2@x")]))
+    input_url = write_partition(tmp_path / "clients_daily", DAY, rows)
+    urls = write_models(tmp_path / "models", whitelist)
+    top10 = json.loads(Path(urls["top10_dict"]).read_text())
+    top10["en-US"] = [["w0@x", 0.5], *[[g, 0.01] for g in whitelist[1:10]]]
+    Path(urls["top10_dict"]).write_text(json.dumps(top10))
+    return {"input": str(input_url), "models": urls, "bucket": str(tmp_path / "out")}
+
+
+def test_held_out_add_on_is_the_most_recent_valid_one(small):
+    code, summary, stderr = run_cli("--date", f"{DAY:%Y%m%d}", "--num-days", "1", "--input", small["input"],
+                                    *model_args(small["models"]), "--bucket", small["bucket"], "--test-fraction", "0.5",
+                                    "--master", "local[2]")  # fmt: skip
+    assert code == 0, stderr
+    counts = summary["counts"]
+    assert counts["train_clients"] + counts["test_clients"] == 10  # "too-few" has only two add-ons
+    assert counts["held_out_listed"] == 10
+    assert summary["details"]["hit_rate_at_10"]["locale"] == 1.0  # w0@x leads the en-US list
+
+
+def test_missing_model_artifact_fails_naming_it(small, tmp_path):
+    missing = str(tmp_path / "nowhere" / "donors.json")
+    args = model_args(small["models"])
+    args[args.index("--donors-url") + 1] = missing
+    code, summary, _ = run_cli("--date", f"{DAY:%Y%m%d}", "--input", small["input"], *args, "--bucket", small["bucket"])
+    assert code == 1
+    assert missing in summary["error"]
+    assert not Path(small["bucket"]).exists()
+
+
+def test_help_explains_every_option():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for option in ("--date", "--num-days", "--input", "--whitelist-url", "--locale-url", "--donors-url",
+                   "--lr-curves-url", "--item-matrix-url", "--addon-mapping-url", "--min-addons",
+                   "--sample-fraction", "--test-fraction", "--negatives", "--seed", "--bucket", "--prefix"):  # fmt: skip
+        assert option in result.output
