@@ -159,7 +159,8 @@ def test_missing_model_artifact_fails_naming_it(small, tmp_path):
 def test_help_explains_every_option():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for option in ("--date", "--num-days", "--input", "--whitelist-url", "--locale-url", "--donors-url",
-                   "--lr-curves-url", "--item-matrix-url", "--addon-mapping-url", "--min-addons",
-                   "--sample-fraction", "--test-fraction", "--negatives", "--seed", "--bucket", "--prefix"):  # fmt: skip
+    options = ["--date", "--num-days", "--input", "--whitelist-url", "--locale-url", "--donors-url",
+               "--lr-curves-url", "--item-matrix-url", "--addon-mapping-url", "--min-addons", "--sample-fraction",
+               "--test-fraction", "--negatives", "--seed", "--bucket", "--prefix"]  # fmt: skip
+    for option in options:
         assert option in result.output
