@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-PIONEER_GUID = "pioneer-opt-in@mozilla.org"
+from taar_common.whitelist import PIONEER_GUID
 
 
 class DumpFormatError(ValueError):
