@@ -10,7 +10,7 @@ from typing import Any
 from pyspark.sql import DataFrame, Observation, SparkSession
 from taar_common.cli import RunSummary
 from taar_common.publish import PublishPolicy, PublishTarget, publish_all
-from taar_common.spark import read_clients_daily, spark_session
+from taar_common.spark import input_read_errors, read_clients_daily, spark_session
 from taar_common.storage import Storage
 from taar_common.whitelist import read_whitelist
 
@@ -137,4 +137,5 @@ def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunS
 def main(run_args: SimilarityRun, summary: RunSummary, master: str | None) -> None:
     """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
     spark = spark_session("taar-spark-similarity", master, local_config=LOCAL_SPARK_CONFIG)
-    run(spark, Storage(), run_args, summary)
+    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
+        run(spark, Storage(), run_args, summary)
