@@ -1,66 +1,55 @@
-"""Benchmark taar-spark-lite on generated clients_daily (run with the job's venv python).
+"""Benchmark taar-spark-lite against its scan floor (run with the job's venv python).
 
-    .venv/spark_lite/bin/python jobs/spark_lite/bench/bench_spark_lite.py [--clients 100000 --clients 1000000]
+    .venv/spark_lite/bin/python jobs/spark_lite/bench/bench_spark_lite.py \
+        [--clients 100000 --clients 1000000 --clients 3000000] [--skew-clients 1000000]
 
-Generates (seeded, taar_fixtures) one day of clients_daily per size under the data dir
-(reused when present), runs the job as a subprocess on local[2] and prints one JSON line
-per size: wall time, input rows per second, per-stage times from the run summary, and the
-peak RSS of the Python driver and of the JVM (in local mode the JVM is driver and
-executor at once), sampled from /proc, plus getrusage's largest child.
+Per case (one day at each size; a skewed day: 90% of clients in one locale, one add-on on
+every client, one client with 500 more), seeded clients_daily is generated once under the
+data dir, then the scan floor (the same partition and leaf columns read by taar_common and
+folded into one aggregate) and the job run as subprocesses on local[2]. One JSON line per
+case: wall time, the floor's, their ratio, rows/s, peak RSS of the Python driver and of the
+JVM (driver and executor at once in local mode), CPU seconds and load average.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
-import tempfile
 from pathlib import Path
 
 import click
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import clients_daily_dataset, measure_process
+from taar_fixtures.bench import (
+    HEAVY_CLIENT_ADDONS,
+    Dataset,
+    SparkBench,
+    read_leaves,
+    run_scaling_bench,
+    scaling_bench_options,
+)
+from taar_spark_lite.job import COLUMNS, LOCAL_SPARK_CONFIG
 
 DAY = dt.date(2026, 11, 27)
 SEED = 20261127
-TARGET_S = {1_000_000: 80.0}
 WHITELIST = "whitelist_addons_database.json"
 
 
+def job_args(data: Dataset, days: int) -> list[str]:
+    return ["--date", f"{DAY:%Y%m%d}", "--input", str(data.clients_daily),
+            "--whitelist-url", str(data.folder / WHITELIST), "--seed", "1"]  # fmt: skip
+
+
 @click.command()
-@click.option("--clients", "sizes", type=int, multiple=True, default=[100_000, 1_000_000], show_default=True)
-@click.option("--data-dir", type=click.Path(path_type=Path), show_default=True,
-              default=Path(tempfile.gettempdir()) / "taar-bench-spark-lite",
-              help="Where generated inputs are kept and reused.")  # fmt: skip
-def main(sizes: tuple[int, ...], data_dir: Path) -> None:
+@scaling_bench_options(window_days=1)
+def main(sizes: tuple[int, ...], window_days: int, window_clients: int, skew_clients: int, data_dir: Path) -> None:
     guids = sorted(generate_catalogue(2_000, seed=SEED).guids)
-    whitelist = json.dumps({g: {"guid": g} for g in guids[::2]})
-    for n_clients in sizes:
-        data = clients_daily_dataset(
-            data_dir, n_clients, 1, SEED, end=DAY, addon_guids=guids, side_files={WHITELIST: whitelist}
-        )
-        with tempfile.TemporaryDirectory() as out:
-            run = measure_process([
-                sys.executable, "-m", "taar_spark_lite", "--date", f"{DAY:%Y%m%d}", "--input", str(data.clients_daily),
-                "--whitelist-url", str(data.folder / WHITELIST), "--bucket", out, "--master", "local[2]", "--seed", "1",
-            ]).checked()  # fmt: skip
-        summary = run.summary()
-        record = {
-            "job": "spark_lite",
-            "clients": n_clients,
-            "input_rows": data.rows,
-            "wall_s": round(run.wall_s, 1),
-            "target_s": TARGET_S.get(n_clients),
-            "rows_per_s": round(data.rows / run.wall_s),
-            "stages_s": summary["durations_s"],
-            "coinstallation_guids": summary["counts"]["coinstallation_guids"],
-            "ranked_guids": summary["counts"]["ranked_guids"],
-            "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
-            "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
-            "largest_child_rss_mib": round(run.largest_child_rss_kib / 1024),
-            "master": "local[2]",
-        }
-        print(json.dumps(record), flush=True)
+    whitelisted = guids[::2]
+    bench = SparkBench(
+        job="spark_lite", module="taar_spark_lite", leaves=read_leaves(COLUMNS), spark_config=LOCAL_SPARK_CONFIG,
+        job_args=job_args, addon_guids=guids, side_files={WHITELIST: json.dumps({g: {"guid": g} for g in whitelisted})},
+        seed=SEED, end=DAY, skew_guids=(whitelisted[0], whitelisted[1 : HEAVY_CLIENT_ADDONS + 1]),
+    )  # fmt: skip
+    run_scaling_bench(bench, sizes=sizes, window_days=1, window_clients=0, skew_clients=skew_clients, data_dir=data_dir)
 
 
 if __name__ == "__main__":

@@ -1,73 +1,53 @@
-"""Benchmark taar-spark-similarity on generated clients_daily (run with the job's venv python).
+"""Benchmark taar-spark-similarity against its scan floor (run with the job's venv python).
 
     .venv/spark_similarity/bin/python jobs/spark_similarity/bench/bench_spark_similarity.py \
-        [--clients 100000 --clients 1000000] [--days 1 --days 7] [--repeat 3] [--data-dir DIR]
+        [--clients 100000 --clients 1000000 --clients 3000000] [--window-days 90 --window-clients 100000]
+        [--skew-clients 1000000]
 
-Generates (seeded, taar_fixtures) clients_daily per size and number of days under the data
-dir (reused when present), runs the job as a subprocess on local[2] (`--repeat` times: the
-shared machine is noisy) and prints one JSON line per run: wall time, input rows per
-second, CPU seconds of the process tree, the load average (wall time under load says
-little), and the peak RSS of the Python driver and of the JVM (in local mode the JVM is
-driver and executor at once).
+Cases: one day at each size, the deployed window (90 days of 100,000 clients a day), and a
+skewed day (90% of clients in one locale, one add-on on every client, one client with 500
+more). For each, seeded clients_daily is generated once under the data dir, then the scan
+floor (the same partitions and leaf columns read by taar_common, folded into one aggregate)
+and the job run as subprocesses on local[2]. One JSON line per case: wall time, the floor's,
+their ratio, rows/s, peak RSS of the Python driver and of the JVM, CPU seconds, load average.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
-import tempfile
 from pathlib import Path
 
 import click
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import Dataset, measure_process, run_window_bench, window_bench_options
+from taar_fixtures.bench import Dataset, SparkBench, read_leaves, run_scaling_bench, scaling_bench_options
+from taar_spark_similarity.job import LOCAL_SPARK_CONFIG
+from taar_spark_similarity.transform import INPUT_COLUMNS
 
 DAY = dt.date(2026, 11, 27)
 SEED = 20261127
-TARGET_S = {1_000_000: 45.0}
 WHITELIST = "only_guids_top_200.json"
 
 
-@click.command()
-@window_bench_options("taar-bench-similarity")
-def main(sizes: tuple[int, ...], day_counts: tuple[int, ...], repeat: int, data_dir: Path) -> None:
-    guids = sorted(generate_catalogue(600, seed=SEED).guids)
-    whitelist = json.dumps(guids[::3][:200])
-    run_window_bench(
-        measure, sizes=sizes, day_counts=day_counts, repeat=repeat, data_dir=data_dir,
-        seed=SEED, end=DAY, addon_guids=guids, side_files={WHITELIST: whitelist},
-    )  # fmt: skip
-
-
-def measure(data: Dataset, n_clients: int, days: int) -> dict:
-    """One run of the job on `data` as a subprocess: the benchmark record."""
-    with tempfile.TemporaryDirectory() as out:
-        run = measure_process([
-            sys.executable, "-m", "taar_spark_similarity",
-            "--input", str(data.clients_daily), "--whitelist-url", str(data.folder / WHITELIST),
+def job_args(data: Dataset, days: int) -> list[str]:
+    return ["--input", str(data.clients_daily), "--whitelist-url", str(data.folder / WHITELIST),
             "--date", f"{DAY:%Y%m%d}", "--from-date", f"{DAY - dt.timedelta(days=days - 1):%Y%m%d}",
-            "--bucket", out, "--master", "local[2]", "--seed", "1",
-        ]).checked()  # fmt: skip
-    summary = run.summary()
-    wall_s = round(run.wall_s, 1)
-    return {
-        "job": "spark_similarity",
-        "clients": n_clients,
-        "days": days,
-        "input_rows": data.rows,
-        "candidate_clients": summary["counts"].get("candidate_clients"),
-        "donors": summary["counts"].get("donors"),
-        "wall_s": wall_s,
-        "target_s": TARGET_S.get(n_clients),
-        "rows_per_s": round(data.rows / wall_s),
-        "stages_s": summary["durations_s"],
-        "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
-        "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
-        "cpu_s": round(run.cpu_s, 1),
-        "load_avg_1m_before_after": [round(load, 1) for load in run.load_avg_1m],
-        "master": "local[2]",
-    }
+            "--seed", "1"]  # fmt: skip
+
+
+@click.command()
+@scaling_bench_options(window_days=90)
+def main(sizes: tuple[int, ...], window_days: int, window_clients: int, skew_clients: int, data_dir: Path) -> None:
+    guids = sorted(generate_catalogue(600, seed=SEED).guids)
+    whitelisted = guids[::3][:200]
+    bench = SparkBench(
+        job="spark_similarity", module="taar_spark_similarity", leaves=read_leaves(INPUT_COLUMNS),
+        spark_config=LOCAL_SPARK_CONFIG, job_args=job_args, addon_guids=guids,
+        side_files={WHITELIST: json.dumps(whitelisted)}, seed=SEED, end=DAY,
+        skew_guids=(whitelisted[0], guids[1:501]),
+    )  # fmt: skip
+    run_scaling_bench(bench, sizes=sizes, window_days=window_days, window_clients=window_clients,
+                      skew_clients=skew_clients, data_dir=data_dir)  # fmt: skip
 
 
 if __name__ == "__main__":

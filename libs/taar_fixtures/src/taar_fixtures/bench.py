@@ -323,3 +323,180 @@ def skew_clients_daily(day_folder: Path, *, common_guid: str, heavy_guids: Seque
         for name, column in columns.items():
             table = table.set_column(table.schema.get_field_index(name), name, column)
         pq.write_table(table, path)
+
+
+ADDON_LEAVES = ("addon_id", "type", "is_system", "user_disabled", "app_disabled", "foreign_install", "blocklisted")
+"""The `active_addons` fields every Spark job decodes (taar_common.spark.addon_entries)."""
+
+
+def read_leaves(columns: Sequence[str], *, signed: bool = False) -> list[str]:
+    """The leaf columns a job decodes: its top-level columns, with `active_addons` as its read fields."""
+    leaves = [c for c in columns if c != "active_addons"]
+    if "active_addons" in columns:
+        leaves += [f"active_addons.{f}" for f in (*ADDON_LEAVES, *(["signed_state"] if signed else []))]
+    return leaves
+
+
+def scan_floor_command(
+    data: Dataset, *, end: dt.date, days: int, leaves: Sequence[str], spark_config: Mapping[str, str], master: str
+) -> list[str]:
+    """The command of the scan floor for one job's input (run it with the job's venv python)."""
+    command = [sys.executable, "-m", "taar_fixtures.bench", "scan-floor", "--input", str(data.clients_daily),
+               "--date", f"{end:%Y%m%d}", "--num-days", str(days), "--master", master]  # fmt: skip
+    for leaf in leaves:
+        command += ["--column", leaf]
+    for key, value in spark_config.items():
+        command += ["--conf", f"{key}={value}"]
+    return command
+
+
+@click.group()
+def cli() -> None:
+    """Benchmark helpers run as subprocesses (inside a Spark job's venv)."""
+
+
+@cli.command("scan-floor")
+@click.option("--input", "input_url", required=True)
+@click.option("--date", "end", required=True, type=click.DateTime(["%Y%m%d"]))
+@click.option("--num-days", type=click.IntRange(1), default=1)
+@click.option("--column", "columns", multiple=True, required=True, help="A leaf column, e.g. active_addons.type.")
+@click.option("--conf", "confs", multiple=True, help="Spark setting KEY=VALUE (the job's local config).")
+@click.option("--master", default="local[2]")
+def scan_floor(
+    input_url: str, end: dt.datetime, num_days: int, columns: tuple[str, ...], confs: tuple[str, ...], master: str
+) -> None:
+    """The cheapest pass over what a job reads: the same partitions, read with the same checks by
+    taar_common, the same leaf columns decoded, folded into one aggregate (no shuffle, no Python
+    per row). A job's wall time over this floor's, measured in the same run, is its overhead."""
+    # Imported here: only the Spark jobs' venvs (which run this) have pyspark and taar_common[spark].
+    from pyspark.sql import functions as F
+    from taar_common.spark import read_clients_daily, spark_session
+    from taar_common.storage import Storage
+
+    started = time.monotonic()
+    spark = spark_session("taar-scan-floor", master, local_config=dict(c.split("=", 1) for c in confs))
+    days = [end.date() - dt.timedelta(days=k) for k in reversed(range(num_days))]
+    top_level = sorted({c.split(".", 1)[0] for c in columns})
+    frame = read_clients_daily(spark, Storage(), input_url, days, top_level, require_all=False)
+    row = frame.agg(
+        F.count(F.lit(1)).alias("rows"), F.bit_xor(F.xxhash64(*[F.col(c) for c in columns])).alias("digest")
+    ).first()
+    print(json.dumps({"rows": int(row["rows"]), "digest": int(row["digest"] or 0),
+                      "durations_s": {"total": round(time.monotonic() - started, 3)}}))  # fmt: skip
+
+
+def bench_record(job: str, case: str, data: Dataset, n_clients: int, days: int, run: Measurement,
+                 floor: Measurement) -> dict[str, Any]:  # fmt: skip
+    """One bench case: the job's run next to its scan floor on the same input, in the same run."""
+    return {
+        "job": job,
+        "case": case,
+        "clients": n_clients,
+        "days": days,
+        "input_rows": data.rows,
+        "wall_s": round(run.wall_s, 1),
+        "floor_s": round(floor.wall_s, 1),
+        "ratio_to_floor": round(run.wall_s / floor.wall_s, 2),
+        # CPU seconds of the process trees: on a shared machine under load, the steadier ratio.
+        "cpu_ratio_to_floor": round(run.cpu_s / floor.cpu_s, 2) if floor.cpu_s else None,
+        "floor_cpu_s": round(floor.cpu_s, 1),
+        "rows_per_s": round(data.rows / run.wall_s),
+        "rows_per_s_per_core": round(data.rows / run.wall_s / 2),
+        "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
+        "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
+        "cpu_s": round(run.cpu_s, 1),
+        "load_avg_1m_before_after": [round(load, 1) for load in run.load_avg_1m],
+        "stages_s": run.summary().get("durations_s"),
+        "master": "local[2]",
+    }
+
+
+@dataclass(frozen=True)
+class SparkBench:
+    """How to bench one Spark job: its module, what it reads (for the floor), its local Spark
+    settings, its arguments for a dataset and window, and the generated input's recipe."""
+
+    job: str
+    module: str
+    leaves: Sequence[str]
+    spark_config: Mapping[str, str]
+    job_args: Callable[[Dataset, int], list[str]]
+    addon_guids: Sequence[str]
+    side_files: Mapping[str, str]
+    seed: int
+    end: dt.date
+    skew_guids: tuple[str, Sequence[str]] | None = None  # (the add-on every client has, the heavy client's)
+
+
+def _env_sizes(name: str, default: str) -> list[int]:
+    return [int(v) for v in os.environ.get(name, default).replace(",", " ").split()]
+
+
+def scaling_bench_options(window_days: int) -> Callable[[Callable], Callable]:
+    """`--clients`, `--window-days`, `--skew-clients`, `--data-dir`; defaults from BENCH_CLIENTS,
+    BENCH_WINDOW_CLIENTS, BENCH_SKEW_CLIENTS (0 skips a case) so `make bench` can pick what fits."""
+
+    def decorate(command: Callable) -> Callable:
+        options = [
+            click.option("--clients", "sizes", type=int, multiple=True, show_default=True,
+                         default=_env_sizes("BENCH_CLIENTS", "100000 1000000"),
+                         help="One-day cases (clients on the day); repeat. 3000000 completes the curve."),
+            click.option("--window-days", type=click.IntRange(1), default=window_days, show_default=True,
+                         help="Days of the deployed-window case."),
+            click.option("--window-clients", type=click.IntRange(0), show_default=True,
+                         default=_env_sizes("BENCH_WINDOW_CLIENTS", "100000")[0],
+                         help="Clients a day of the window case (0 skips it)."),
+            click.option("--skew-clients", type=click.IntRange(0), show_default=True,
+                         default=_env_sizes("BENCH_SKEW_CLIENTS", "1000000")[0],
+                         help="Clients of the skewed-day case (0 skips it)."),
+            click.option("--data-dir", type=click.Path(path_type=Path), show_default=True,
+                         default=Path(tempfile.gettempdir()) / "taar-bench-spark",
+                         help="Where generated inputs are kept and reused."),
+        ]  # fmt: skip
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def run_spark_case(bench: SparkBench, case: str, data: Dataset, n_clients: int, days: int) -> dict[str, Any]:
+    """The scan floor on `data`, then the job on it (both local[2], as subprocesses): one record."""
+    floor = measure_process(
+        scan_floor_command(
+            data, end=bench.end, days=days, leaves=bench.leaves, spark_config=bench.spark_config, master="local[2]"
+        )  # fmt: skip
+    ).checked()
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", bench.module, *bench.job_args(data, days), "--bucket", out,
+                   "--master", "local[2]"]  # fmt: skip
+        run = measure_process(command).checked()
+    return bench_record(bench.job, case, data, n_clients, days, run, floor)
+
+
+def run_scaling_bench(
+    bench: SparkBench, *, sizes: Sequence[int], window_days: int, window_clients: int, skew_clients: int,
+    data_dir: Path,
+) -> None:  # fmt: skip
+    """Print one JSON record per case: one day at each size, the deployed window, the skewed day."""
+    data_dir = data_dir / bench.job
+    common = {"end": bench.end, "addon_guids": bench.addon_guids, "side_files": bench.side_files}
+    for n_clients in sizes:
+        data = clients_daily_dataset(data_dir, n_clients, 1, bench.seed, **common)
+        print(json.dumps(run_spark_case(bench, "day", data, n_clients, 1)), flush=True)
+    if window_clients and window_days > 1:
+        data = clients_daily_dataset(data_dir, window_clients, window_days, bench.seed, **common)
+        print(json.dumps(run_spark_case(bench, f"window{window_days}", data, window_clients, window_days)), flush=True)
+    if skew_clients and bench.skew_guids:
+        data = clients_daily_dataset(data_dir / "skew", skew_clients, 1, bench.seed, **common)
+        skewed = data.folder / ".skewed"
+        if not skewed.exists():
+            common_guid, heavy = bench.skew_guids
+            day = data.clients_daily / f"submission_date_s3={bench.end:%Y%m%d}"
+            skew_clients_daily(day, common_guid=common_guid, heavy_guids=heavy, seed=bench.seed)
+            skewed.write_text("ok")
+        print(json.dumps(run_spark_case(bench, "skew", data, skew_clients, 1)), flush=True)
+
+
+if __name__ == "__main__":
+    cli()
