@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from taar_common.cli import RunSummary
 from taar_common.publish import PublishPolicy, PublishTarget, publish_all
@@ -74,23 +74,25 @@ def extract(spark: SparkSession, storage: Storage, run: CollaborativeRun) -> tup
     return frame, guids, records
 
 
-def input_count_columns() -> list[Column]:
-    """Rows read and rows dropped for a null client id (observed during the transform's own pass)."""
-    return [
-        F.count(F.lit(1)).alias("rows"),
-        F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows"),
-    ]
+def input_counts(frame: DataFrame) -> dict[str, int]:
+    """Rows read and rows with a null client id: one pass over the `client_id` column only.
+
+    Not an `Observation` on the training pass: with no rating at all, Spark skips parts of that
+    plan and an observation there is never reported (its `get` would wait forever).
+    """
+    row = frame.agg(
+        F.count(F.lit(1)).alias("rows"), F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows")
+    ).first()
+    return {name: int(row[name]) for name in ("rows", "null_client_id_rows")}
 
 
 def train(frame: DataFrame, items: dict[str, int], run: CollaborativeRun, summary: RunSummary) -> list[Any]:
     """Ratings (held in memory while ALS reads them) -> ALS -> the collected item factor rows."""
-    observation = Observation("input")
-    clients = transform.latest_client_addons(frame.observe(observation, *input_count_columns()))
-    ratings = transform.ratings(clients, items, RATING_PARTITIONS).cache()
+    for name, value in input_counts(frame).items():
+        summary.count(name, value)
+    ratings = transform.ratings(transform.latest_client_addons(frame), items, RATING_PARTITIONS).cache()
     try:
         stats = ratings.agg(F.count(F.lit(1)).alias("n"), F.count_distinct("user").alias("users")).first()
-        for name, value in observation.get.items():
-            summary.count(name, int(value))
         summary.count("ratings", int(stats["n"]))
         summary.count("users", int(stats["users"]))
         if stats["n"] == 0:
