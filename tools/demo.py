@@ -107,22 +107,27 @@ class Progress:
 
 
 _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+\s+")
-_SPARK_STAGE = re.compile(r"\b[Ss]tage (\d+(?:\.\d+)?)")
+_JOB_LOG = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+\s+(?:INFO|WARNING|ERROR)\s+taar")
+# Spark's console progress bar on stderr: "[Stage 4:=====>     (1 + 1) / 2]" (done + running / total tasks)
+_SPARK_STAGE = re.compile(r"\[Stage (\d+):[=> ]*\((\d+) \+ (\d+)\) / (\d+)\]")
 
 
-def last_activity(log: Path, width: int = 100) -> str:
-    """The step's latest log line (timestamp dropped), led by the Spark stage when one was logged."""
+def last_activity(log: Path, width: int = 140) -> str:
+    """The step's latest own log line (else its last line), led by the Spark stage when the bar shows one."""
     try:
         with open(log, "rb") as handle:
-            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 8192))
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 16384))
             lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
     except OSError:
         return ""
     if not lines:
         return ""
-    stages = [m.group(1) for line in lines if (m := _SPARK_STAGE.search(line))]
-    text = _LOG_PREFIX.sub("", lines[-1])
-    text = f"[Spark stage {stages[-1]}] {text}" if stages else text
+    own = [line for line in lines if _JOB_LOG.match(line)]
+    text = _LOG_PREFIX.sub("", own[-1] if own else lines[-1])
+    stages = [m for line in lines for m in _SPARK_STAGE.finditer(line)]
+    if stages:
+        stage, done, running, total = stages[-1].groups()
+        text = f"Spark stage {stage}: {done}/{total} tasks done, {running} running | {text}"
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
