@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from taar_common.cli import DATE, RunSummary, configure_logging, standard_flags
+from taar_common.dates import DATA_DAY_HELP, data_day
 from taar_common.hashing import hash_client_id
 from taar_common.storage import Storage, resolve_bucket_url
 
@@ -35,7 +36,7 @@ log = logging.getLogger("taar_profile_bigtable")
 
 @click.group(invoke_without_command=True, context_settings={"show_default": True})
 @standard_flags
-@click.option("--iso-date", "--date", "day", type=DATE, default=dt.date.today, show_default="today",
+@click.option("--iso-date", "--date", "day", type=DATE, default=data_day, show_default=DATA_DAY_HELP,
               help="Day of clients_last_seen to load (YYYYMMDD or YYYY-MM-DD).")  # fmt: skip
 @click.option("--fill-bq", is_flag=True, help="Stage: CREATE OR REPLACE the temporary profile table.")
 @click.option("--bq-to-gcs", is_flag=True, help="Stage: export that table as Avro files.")
