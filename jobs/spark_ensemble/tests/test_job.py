@@ -124,7 +124,8 @@ def small(tmp_path) -> dict:
     for n in range(10):
         addons = [addon(f"w{(n + k) % 11 + 1}@x", install_day=100 + k) for k in range(3)]
         addons.append(addon("w0@x", install_day=500))  # the held-out one: installed last
-        addons.append(addon("w11@x", install_day=900, user_disabled=True))  # not valid: never held out
+        # a disabled entry installed last is never held out, even when a valid entry of the same add-on exists
+        addons.append(addon("w11@x", install_day=900, user_disabled=True))
         rows.append(client(f"client-{n}", addons, city="Berlin", os="Linux"))
     rows.append(client("too-few", [addon("w1@x"), addon("w2@x")]))
     input_url = write_partition(tmp_path / "clients_daily", DAY, rows)

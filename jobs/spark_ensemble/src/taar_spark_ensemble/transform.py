@@ -23,7 +23,7 @@ from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from taar_common.spark import drop_null_client_ids, release_firefox, valid_addon_ids
+from taar_common.spark import ADDON_FLAGS_FALSE, drop_null_client_ids, release_firefox, valid_addon_ids
 from taar_common.whitelist import recommendable_guids
 
 from taar_spark_ensemble import scoring
@@ -56,6 +56,8 @@ SCORED_SCHEMA = (
     "collaborative double, similarity double, locale double, "
     "hit_collaborative boolean, hit_similarity boolean, hit_locale boolean"
 )
+ENTRY_FIELDS = ("addon_id", "type", *ADDON_FLAGS_FALSE, "install_day")
+"""What the held-out choice reads of each active_addons entry: the validity rule's fields and the day."""
 KEY_BITS = 53
 BATCH_SIZE = 1024
 FALLBACK_RULE = "equal"
@@ -97,11 +99,18 @@ def latest_clients(
         "os",
         *[(F.col(column).cast("double") * factor).alias(name) for name, (column, factor) in CONTINUOUS_SOURCES.items()],
         valid_addon_ids("active_addons").alias("valid"),
-        F.arrays_zip(F.col("active_addons.addon_id"), F.col("active_addons.install_day")).alias("installs"),
+        F.arrays_zip(*[F.col(f"active_addons.{name}") for name in ENTRY_FIELDS]).alias("installs"),
     ).withColumn("whitelisted", F.filter("valid", lambda guid: guid.isin(allowed)))
     held = F.array_max(
         F.transform(
-            F.filter("installs", lambda entry: F.array_contains(F.col("whitelisted"), entry["addon_id"])),
+            # an entry's own install_day counts only if that entry is valid (a disabled duplicate does not)
+            F.filter(
+                "installs",
+                lambda entry: (
+                    F.array_contains(F.col("whitelisted"), entry["addon_id"])
+                    & (F.size(valid_addon_ids(F.array(entry))) > 0)
+                ),
+            ),
             lambda entry: F.struct(
                 F.coalesce(entry["install_day"], F.lit(-1)).alias("day"), entry["addon_id"].alias("guid")
             ),
