@@ -376,7 +376,11 @@ def amo_api_options(command: Callable) -> Callable:
     options = [
         click.option("--amo-url", default=DEFAULT_AMO_URL, show_default=True, help="AMO API base (v5 or v4)."),
         click.option(
-            "--http-timeout", type=float, default=30.0, show_default=True, help="Read timeout per request, seconds."
+            "--http-timeout",
+            type=float,
+            default=30.0,
+            show_default=True,
+            help="Seconds each attempt may take as a whole: connect, headers and the full body.",
         ),
         click.option("--retries", type=click.IntRange(0), default=8, show_default=True, help="Retries per request."),
         click.option(
