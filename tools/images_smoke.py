@@ -90,6 +90,21 @@ def profile_stages() -> list[JobRun]:
     return runs
 
 
+# The models spark_ensemble reads, made on the host by the Spark jobs' venvs (prepare_inputs):
+# {option: (job, artifact)}, published under /in/models/<job>/ (each job's default prefix, no bz2).
+ENSEMBLE_MODELS = {
+    "--locale-url": ("spark_locale", "taar/locale/top10_dict.json"),
+    "--donors-url": ("spark_similarity", "taar/similarity/donors.json"),
+    "--lr-curves-url": ("spark_similarity", "taar/similarity/lr_curves.json"),
+    "--item-matrix-url": ("spark_collaborative", "addon_recommender/item_matrix.json"),
+    "--addon-mapping-url": ("spark_collaborative", "addon_recommender/addon_mapping.json"),
+}
+
+
+def model_args(root: str = "/in/models") -> list[str]:
+    return [arg for flag, (job, key) in ENSEMBLE_MODELS.items() for arg in (flag, f"{root}/{job}/{key}")]
+
+
 def job_runs(job: str, amo_url: str) -> list[JobRun]:
     """The small real run of each job; a job without an entry here fails loudly (add one)."""
     amo_bucket = ["--date", DATE, "--bucket", "/out"]
@@ -138,6 +153,23 @@ def job_runs(job: str, amo_url: str) -> list[JobRun]:
                 ["item_matrix.json", "addon_mapping.json"],
             )
         ],
+        "spark_ensemble": [
+            JobRun(
+                [
+                    *spark_args("only_guids_top_200.json"),
+                    "--num-days",
+                    "3",
+                    *model_args(),
+                    "--min-addons",
+                    "2",
+                    "--max-iter",
+                    "10",
+                    "--partitions",
+                    "2",
+                ],
+                ["ensemble_weight.json"],
+            )
+        ],
     }
     if job not in runs:
         raise SystemExit(f"tools/images_smoke.py has no small run for jobs/{job}: add one to job_runs()")
@@ -182,8 +214,21 @@ def run_host(command: list[str | Path]) -> None:
         raise SystemExit(f"host step failed: {' '.join(map(str, command))}\n{result.stderr[-3000:]}")
 
 
-def prepare_inputs(amo_url: str) -> Path:
-    """/in: three days of synthetic telemetry plus the AMO artifacts the Spark jobs read."""
+def prepare_models(inputs: Path) -> None:
+    """/in/models: the locale, similarity and collaborative models spark_ensemble reads, each made by
+    the job's host venv with the same small run its own smoke test uses (so the image under test is
+    only the ensemble's)."""
+    host_in = ["/in/telemetry", "/in/amo/"]
+    for job in sorted({job for job, _ in ENSEMBLE_MODELS.values()}):
+        (run, *_) = job_runs(job, "http://127.0.0.1:1/api/v5/")
+        args = [a.replace("/in/", f"{inputs}/", 1) if a.startswith(tuple(host_in)) else a for a in run.args]
+        args[args.index("--bucket") + 1] = str(inputs / "models" / job)
+        run_host([host_script(job, script_of(job)), *args])
+
+
+def prepare_inputs(amo_url: str, jobs: list[str]) -> Path:
+    """/in: three days of synthetic telemetry plus the AMO artifacts the Spark jobs read (and, when
+    spark_ensemble is tested, the models it reads)."""
     inputs = SMOKE / "in"
     fixtures = host_script("taar_fixtures", "taar-fixtures")
     telemetry = ["telemetry", "--out", inputs / "telemetry", "--end-date", DATE, "--days", "3"]
@@ -192,6 +237,8 @@ def prepare_inputs(amo_url: str) -> Path:
     run_host([host_script("amodump", "taar-amodump"), *amo, "--amo-url", amo_url, "--workers", "4"])
     run_host([host_script("amowhitelist", "taar-amowhitelist"), *amo])
     run_host([host_script("update_whitelist", "taar-update-whitelist"), *amo, "--amo-url", amo_url])
+    if "spark_ensemble" in jobs:
+        prepare_models(inputs)
     for path in [inputs, *inputs.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o755 if path.is_dir() else path.stat().st_mode | 0o644)
     return inputs
@@ -254,7 +301,7 @@ def smoke_test_all(jobs: list[str], cli: list[str], base_image: str | None, buil
     SMOKE.mkdir(parents=True)
     rows = []
     with amo_server() as amo_url:
-        inputs = prepare_inputs(amo_url)
+        inputs = prepare_inputs(amo_url, jobs)
         for job in jobs:
             row = {"job": job, "ok": False}
             rows.append(row)
