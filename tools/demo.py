@@ -39,10 +39,18 @@ DEMO_ENVS = [  # what the steps below run, and nothing else (test-only envs are 
     "jobs/spark_lite",
     "jobs/spark_locale",
     "jobs/spark_similarity",
+    "jobs/spark_collaborative",
+    "jobs/spark_ensemble",
     "jobs/profile_bigtable",
     "libs/taar_report",
 ]
-SPARK_ENVS = {"jobs/spark_lite", "jobs/spark_locale", "jobs/spark_similarity"}
+SPARK_ENVS = {
+    "jobs/spark_lite",
+    "jobs/spark_locale",
+    "jobs/spark_similarity",
+    "jobs/spark_collaborative",
+    "jobs/spark_ensemble",
+}
 # Measured building each env from a warm uv cache on 2 cores (pyspark and its JRE-facing jars dominate);
 # a cold cache downloads about 450 MB more.
 ENV_BUILD_S = {"spark": 60, "other": 20}
@@ -352,6 +360,46 @@ def pipeline(day: dt.date, amo_url: str, buckets: dict[str, str], data_root: Pat
             ],
             ["update_whitelist", "wait_for_clients_daily"],
         ),
+        Step(
+            "spark_collaborative",
+            [
+                console("spark_collaborative", "taar-spark-collaborative"),
+                *spark_common,
+                "--num-days",
+                str(DAYS),
+                "--whitelist-url",
+                editorial,
+                "--bucket",
+                parquet,
+            ],
+            ["update_whitelist", "wait_for_clients_daily"],
+        ),
+        # Weekly in production (the DAG gates it on Sundays); the demo always fits the weights, on
+        # the models the steps above have just published.
+        Step(
+            "spark_ensemble",
+            [
+                console("spark_ensemble", "taar-spark-ensemble"),
+                *spark_common,
+                "--num-days",
+                str(DAYS),
+                "--whitelist-url",
+                editorial,
+                "--locale-url",
+                join_url(private, "taar/locale", "top10_dict.json"),
+                "--donors-url",
+                join_url(parquet, "taar/similarity", "donors.json"),
+                "--lr-curves-url",
+                join_url(parquet, "taar/similarity", "lr_curves.json"),
+                "--item-matrix-url",
+                join_url(parquet, "addon_recommender", "item_matrix.json"),
+                "--addon-mapping-url",
+                join_url(parquet, "addon_recommender", "addon_mapping.json"),
+                "--bucket",
+                parquet,
+            ],
+            ["spark_locale", "spark_similarity", "spark_collaborative"],
+        ),
         Step("profile_fill_bq", [*profile, "--fill-bq"]),
         Step("profile_bq_to_gcs", [*profile, "--bq-to-gcs"], ["profile_fill_bq"]),
         Step("profile_gcs_to_bigtable", [*profile, "--gcs-to-bigtable"], ["profile_bq_to_gcs"]),
@@ -383,6 +431,9 @@ ARTIFACTS = [
     ("spark_locale", "telemetry-private-analysis-2", "taar/locale", "top10_dict"),
     ("spark_similarity", "telemetry-parquet", "taar/similarity", "donors"),
     ("spark_similarity", "telemetry-parquet", "taar/similarity", "lr_curves"),
+    ("spark_collaborative", "telemetry-parquet", "addon_recommender", "item_matrix"),
+    ("spark_collaborative", "telemetry-parquet", "addon_recommender", "addon_mapping"),
+    ("spark_ensemble", "telemetry-parquet", "taar/ensemble", "ensemble_weight"),
 ]
 
 
