@@ -19,6 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+LOCAL_CLUSTER = "local-cluster[2,1,1024]"
+"""Two workers of one core and 1 GiB each: separate executor JVMs, a shuffle between processes."""
+
 CLUSTER_MARKER = "cluster"
 """pytest marker of the tests that start a `local-cluster` (deselect with `-m 'not cluster'`)."""
 
