@@ -1,11 +1,18 @@
 """taar_daily: the TAAR ETL on Airflow 3 (Cloud Composer), one task per job stage.
 
 - AMO: amodump -> (amowhitelist, update_whitelist), each a GKE pod of the job's image.
-- Spark: spark_lite, spark_locale, spark_similarity on an ephemeral Dataproc cluster (created as a
+- Spark: spark_lite, spark_locale, spark_similarity, spark_collaborative (and, weekly, spark_ensemble)
+  on an ephemeral Dataproc cluster (created as a
   setup task, deleted as its teardown: a failed Spark job fails the run, and the cluster is deleted
   anyway), submitted from the bundles `make dataproc-bundle JOB=<job>` builds (build/dataproc/<job>.zip
   + <job>_main.py, uploaded to DATAPROC_ARTIFACTS/<job>/<version>/); they start once that day's
   clients_daily partition exists (a GCS sensor) and the AMO artifacts they read are published.
+- spark_ensemble is weekly, as the original deployment's `taar_weekly` DAG was (mozilla/telemetry-airflow
+  dags/taar_weekly.py, `schedule_interval="@weekly"`: its `ds` was a Sunday). Here it is a task of the
+  daily run gated by a ShortCircuit on the data day being a Sunday (`ENSEMBLE_WEEKDAY`): it needs that
+  day's locale, similarity and collaborative models and the same cluster, so a second DAG would
+  duplicate the sensor, the cluster and the waits on the daily DAG. On other days it is skipped (a
+  ShortCircuit never skips the cluster teardown).
 - profile_bigtable: fill-bq -> bq-to-gcs -> gcs-to-bigtable (one pod per shard, --shard i/N) ->
   (wipe-bigquery-tmp-table, wipe-avro); delete-opt-out after the load, so a deleted client's row
   cannot come back with the same day's load.
@@ -37,6 +44,7 @@ from airflow.providers.google.cloud.operators.dataproc import (
 )
 from airflow.providers.google.cloud.operators.kubernetes_engine import GKEStartPodOperator
 from airflow.providers.google.cloud.sensors.gcs import GCSObjectsWithPrefixExistenceSensor
+from airflow.providers.standard.operators.python import ShortCircuitOperator
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 from airflow.sdk import DAG, CronTriggerTimetable
 
@@ -44,8 +52,9 @@ DEPLOYMENT_FILE = Path(__file__).with_name("taar_deployment.json")
 DEPLOYMENT = json.loads(DEPLOYMENT_FILE.read_text())
 
 # Jobs listed in the deployment config that have no task yet (their job folders are not written);
-# the DAG suite fails once such a folder exists and the job is still not scheduled.
-NOT_YET_SCHEDULED = frozenset({"spark_collaborative", "spark_ensemble"})
+# the DAG suite fails once such a folder exists and the job is still not scheduled. Every job is
+# scheduled today; the literal stays for the next job (the repo test reads it).
+NOT_YET_SCHEDULED = frozenset(())
 
 IMAGE_VERSIONS = {
     "amodump": "0.1.0",
@@ -55,6 +64,8 @@ IMAGE_VERSIONS = {
     "spark_lite": "0.1.0",
     "spark_locale": "0.1.0",
     "spark_similarity": "0.1.0",
+    "spark_collaborative": "0.1.0",
+    "spark_ensemble": "0.1.0",
 }
 IMAGE_REGISTRY = "us-docker.pkg.dev/moz-fx-data-airflow-prod-88e0/taar-etl"
 GKE = {"project_id": "moz-fx-data-airflow-gke-prod", "location": "us-west1", "cluster_name": "workloads-prod-v1"}
@@ -68,6 +79,8 @@ DATA_DAY = "macros.ds_add(ds, -1)"
 DATE = "{{ " + DATA_DAY + " }}"  # YYYY-MM-DD (every job's --date accepts it)
 DATE_NODASH = "{{ " + DATA_DAY + " | replace('-', '') }}"  # YYYYMMDD (partition names)
 DATAPROC_CLUSTER = f"taar-daily-{DATE_NODASH}"
+
+ENSEMBLE_WEEKDAY = 6  # Sunday (date.weekday()): the data day of the original weekly ensemble run
 
 SENSOR_TIMEOUT = dt.timedelta(hours=8)  # give up well before the next day's run starts
 SENSOR_POKE = dt.timedelta(minutes=10)
@@ -94,6 +107,11 @@ def artifact_url(name: str) -> str:
     (entry,) = [a for a in DEPLOYMENT["artifacts"] if a["name"] == name]
     suffix = ".bz2" if entry["compress"] == "bz2" else ""
     return f"{entry['bucket'].rstrip('/')}/{entry['prefix']}{name}{suffix}"
+
+
+def is_ensemble_day(data_day: str) -> bool:
+    """True when `data_day` (YYYY-MM-DD) is the weekday the ensemble weights are retrained for."""
+    return dt.date.fromisoformat(data_day).weekday() == ENSEMBLE_WEEKDAY
 
 
 def image(job: str) -> str:
@@ -243,6 +261,37 @@ with DAG(
         "spark_similarity",
         [*spark, *publish_args("spark_similarity"), "--whitelist-url", artifact_url("only_guids_top_200.json")],
     )
+    taar_collaborative = spark_task(
+        "taar_collaborative",
+        "spark_collaborative",
+        [*spark, *publish_args("spark_collaborative"), "--whitelist-url", artifact_url("only_guids_top_200.json")],
+    )
+    ensemble_day = ShortCircuitOperator(
+        task_id="is_ensemble_day",
+        python_callable=is_ensemble_day,
+        op_kwargs={"data_day": DATE},
+        retries=0,
+    )
+    taar_ensemble = spark_task(
+        "taar_ensemble",
+        "spark_ensemble",
+        [
+            *spark,
+            *publish_args("spark_ensemble"),
+            "--whitelist-url",
+            artifact_url("only_guids_top_200.json"),
+            "--locale-url",
+            artifact_url("top10_dict.json"),
+            "--donors-url",
+            artifact_url("donors.json"),
+            "--lr-curves-url",
+            artifact_url("lr_curves.json"),
+            "--item-matrix-url",
+            artifact_url("item_matrix.json"),
+            "--addon-mapping-url",
+            artifact_url("addon_mapping.json"),
+        ],
+    )
     delete_cluster = DataprocDeleteClusterOperator(
         task_id="delete_dataproc_cluster",
         project_id=DATAPROC["project_id"],
@@ -280,10 +329,13 @@ with DAG(
 
     amodump >> [amowhitelist, update_whitelist]
     [wait_for_clients_daily, amowhitelist, update_whitelist] >> create_cluster
-    create_cluster >> [taar_lite, taar_locale, taar_similarity] >> delete_cluster
+    spark_jobs = [taar_lite, taar_locale, taar_similarity, taar_collaborative, taar_ensemble]
+    create_cluster >> spark_jobs >> delete_cluster
     amowhitelist >> taar_lite
-    update_whitelist >> taar_locale
-    update_whitelist >> taar_similarity
+    update_whitelist >> [taar_locale, taar_similarity, taar_collaborative]
+    # Weekly: the weights are fitted on the models this run has just published.
+    ensemble_day >> taar_ensemble
+    [taar_locale, taar_similarity, taar_collaborative] >> taar_ensemble
 
     wait_for_clients_last_seen >> fill_bq >> bq_to_gcs >> gcs_to_bigtable
     gcs_to_bigtable >> wipe_bigquery_tmp_table

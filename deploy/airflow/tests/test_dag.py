@@ -17,17 +17,21 @@ from conftest import ROOT
 LOGICAL_DATE = dt.datetime(2026, 11, 2, 4, 0, tzinfo=dt.UTC)
 DATA_DAY = dt.date(2026, 11, 1)
 SHARDS = [f"profile_gcs_to_bigtable_{i}" for i in range(8)]
-SPARK = ["taar_lite", "taar_locale", "taar_similarity"]
+SPARK = ["taar_lite", "taar_locale", "taar_similarity", "taar_collaborative", "taar_ensemble"]
+ENSEMBLE_INPUTS = ["taar_locale", "taar_similarity", "taar_collaborative"]
 PROFILE_WIPES = ["profile_delete_opt_out", "profile_wipe_avro", "profile_wipe_bigquery_tmp_table"]
 
 # Every task's downstream tasks: the whole graph, so an added, dropped or rewired edge fails.
 EXPECTED_DOWNSTREAM = {
     "amodump": ["amowhitelist", "update_whitelist"],
     "amowhitelist": ["create_dataproc_cluster", "taar_lite"],
-    "update_whitelist": ["create_dataproc_cluster", "taar_locale", "taar_similarity"],
+    "update_whitelist": ["create_dataproc_cluster", "taar_locale", "taar_similarity", "taar_collaborative"],
     "wait_for_clients_daily": ["create_dataproc_cluster"],
     "create_dataproc_cluster": ["delete_dataproc_cluster", *SPARK],
-    **{task: ["delete_dataproc_cluster"] for task in SPARK},
+    "taar_lite": ["delete_dataproc_cluster"],
+    **{task: ["delete_dataproc_cluster", "taar_ensemble"] for task in ENSEMBLE_INPUTS},
+    "is_ensemble_day": ["taar_ensemble"],
+    "taar_ensemble": ["delete_dataproc_cluster"],
     "delete_dataproc_cluster": [],
     "wait_for_clients_last_seen": ["profile_fill_bq"],
     "profile_fill_bq": ["profile_bq_to_gcs"],
@@ -75,6 +79,18 @@ def test_schedule_has_no_data_interval_so_the_data_day_is_the_day_before(dag):
     # the run's own day and cannot name the data day; the DAG takes ds - 1.
     interval = Scheduled("0 4 * * *", timezone="UTC").infer_manual_data_interval(run_after=LOGICAL_DATE)
     assert interval.start == interval.end == LOGICAL_DATE
+
+
+def test_ensemble_runs_weekly_for_a_sunday_data_day(dag, dag_module):
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
+
+    gate = dag.task_dict["is_ensemble_day"]
+    assert isinstance(gate, ShortCircuitOperator) and gate.ignore_downstream_trigger_rules
+    assert gate.op_kwargs == {"data_day": dag_module.DATE}
+    week = [DATA_DAY + dt.timedelta(days=n) for n in range(7)]
+    assert [d for d in week if gate.python_callable(d.isoformat())] == [DATA_DAY]  # 2026-11-01, a Sunday
+    # A skipped ensemble never skips the cluster teardown (ShortCircuitOperator leaves teardowns alone).
+    assert dag.task_dict["delete_dataproc_cluster"].is_teardown
 
 
 def test_sensors_are_bounded_and_do_not_hold_a_worker(dag):
@@ -203,7 +219,7 @@ def test_click_parse_can_fail():
 def test_every_job_task_is_accepted_by_its_click_command(rendered, parsed):
     tasks = {task_id for invocations in job_invocations(rendered).values() for task_id, _ in invocations}
     assert tasks == set(parsed)
-    assert len(parsed) == 3 + 3 + 13  # AMO pods, Spark submits, profile stages
+    assert len(parsed) == 3 + 5 + 13  # AMO pods, Spark submits, profile stages
 
 
 def test_every_job_processes_the_data_day(parsed):
@@ -230,13 +246,29 @@ def test_spark_arguments_carry_bucket(rendered):
         assert "--bucket" in args and args[args.index("--bucket") + 1].startswith("gs://"), (task_id, args)
 
 
+def published_url(dag_module, name: str) -> str:
+    (entry,) = [a for a in dag_module.DEPLOYMENT["artifacts"] if a["name"] == name]
+    suffix = ".bz2" if entry["compress"] == "bz2" else ""
+    return f"{entry['bucket']}/{entry['prefix']}{name}{suffix}"
+
+
 def test_spark_jobs_read_the_whitelists_where_they_are_published(parsed, dag_module):
     reads = {"taar_lite": "whitelist_addons_database.json", "taar_locale": "only_guids_top_200.json"}
-    reads["taar_similarity"] = "only_guids_top_200.json"
+    reads |= {task: "only_guids_top_200.json" for task in ("taar_similarity", "taar_collaborative", "taar_ensemble")}
     for task_id, name in reads.items():
-        (entry,) = [a for a in dag_module.DEPLOYMENT["artifacts"] if a["name"] == name]
-        suffix = ".bz2" if entry["compress"] == "bz2" else ""
-        assert parsed[task_id]["whitelist_url"] == f"{entry['bucket']}/{entry['prefix']}{name}{suffix}"
+        assert parsed[task_id]["whitelist_url"] == published_url(dag_module, name), task_id
+
+
+def test_ensemble_reads_the_models_where_their_jobs_publish_them(parsed, dag_module):
+    models = {
+        "locale_url": "top10_dict.json",
+        "donors_url": "donors.json",
+        "lr_curves_url": "lr_curves.json",
+        "item_matrix_url": "item_matrix.json",
+        "addon_mapping_url": "addon_mapping.json",
+    }
+    for option, name in models.items():
+        assert parsed["taar_ensemble"][option] == published_url(dag_module, name), option
 
 
 def test_profiles_load_every_client_into_the_service_table(parsed, dag_module):

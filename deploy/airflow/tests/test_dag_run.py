@@ -9,6 +9,8 @@ Only the cloud work of each operator is replaced, by the same work done on this 
 - local stand-ins the deployment cannot name: the fixture AMO server (`--amo-url`), DuckDB and the
   local profile store instead of BigQuery/Bigtable, `--num-days 3` for locale (3 generated days);
 - cluster create/delete and the external sensor (another DAG) record that they ran.
+The sample data day is a Sunday, so the weekly spark_ensemble runs too (on the models the run just
+published); a Monday run checks that it is skipped while the cluster is still deleted.
 """
 
 from __future__ import annotations
@@ -65,11 +67,11 @@ def operators():
                 delattr(cls, name)
 
 
-def run(dag, retries: int = 0):
+def run(dag, retries: int = 0, logical_date: dt.datetime = LOGICAL_DATE):
     """dag.test() for the sample date, without retries (a failure is final); returns {task: state}."""
     for task in dag.tasks:
         task.retries = retries
-    dag_run = dag.test(logical_date=LOGICAL_DATE)
+    dag_run = dag.test(logical_date=logical_date)
     return dag_run.state, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
 
@@ -93,8 +95,28 @@ def test_failed_spark_job_fails_the_run_and_the_cluster_is_still_deleted(dag, ai
     state, states = run(dag)
     assert states["taar_locale"] == "failed"
     assert states["delete_dataproc_cluster"] == "success" and "delete_dataproc_cluster" in ran
-    assert states["taar_lite"] == states["taar_similarity"] == "success"
+    assert states["taar_lite"] == states["taar_similarity"] == states["taar_collaborative"] == "success"
+    assert states["taar_ensemble"] == "upstream_failed" and "taar_ensemble" not in ran
     assert state == "failed"
+
+
+def test_ensemble_is_skipped_on_other_days_and_the_cluster_is_still_deleted(dag, airflow_db, operators):
+    ran = []
+
+    def done(self, context):
+        ran.append(self.task_id)
+
+    for key in ("pod", "create", "delete", "submit"):
+        operators[key].execute = done
+    operators["gcs_sensor"].poke = lambda self, context: True
+    operators["external_sensor"].poke = lambda self, context: True
+
+    state, states = run(dag, logical_date=LOGICAL_DATE + dt.timedelta(days=1))  # data day: a Monday
+    assert states["is_ensemble_day"] == "success"
+    assert states["taar_ensemble"] == "skipped" and "taar_ensemble" not in ran
+    assert states["taar_collaborative"] == "success" and "taar_collaborative" in ran
+    assert states["delete_dataproc_cluster"] == "success" and "delete_dataproc_cluster" in ran
+    assert state == "success"
 
 
 def localize(args: list[str], root: Path) -> list[str]:
@@ -190,10 +212,11 @@ def test_dag_runs_the_whole_pipeline_locally(dag, dag_module, airflow_db, operat
     assert {s for s in states.values()} == {"success"}, states
     assert state == "success"
     assert cluster == [("create", f"taar-daily-{DATA_DAY}"), ("delete", f"taar-daily-{DATA_DAY}")]
-    assert len(calls) == 19
+    assert len(calls) == 21
     for task_id, args in calls.items():
         date = args[args.index("--iso-date" if task_id.startswith("profile_") else "--date") + 1]
         assert date.replace("-", "") == DATA_DAY, (task_id, args)
+    assert {"taar_collaborative", "taar_ensemble"} <= set(calls)
     for entry in dag_module.DEPLOYMENT["artifacts"]:
         if entry["job"] in dag_module.NOT_YET_SCHEDULED:
             continue
