@@ -88,6 +88,20 @@ def publish_options(config: dict[str, Any], job: str) -> list[str]:
     return ["--bucket", bucket, "--prefix", prefix, "--compress", compress or "none"]
 
 
+ENSEMBLE_MODELS = {  # spark_ensemble's option -> the artifact it reads
+    "--locale-url": "top10_dict.json",
+    "--donors-url": "donors.json",
+    "--lr-curves-url": "lr_curves.json",
+    "--item-matrix-url": "item_matrix.json",
+    "--addon-mapping-url": "addon_mapping.json",
+}
+
+
+def model_options(config: dict[str, Any]) -> list[str]:
+    """spark_ensemble's model URLs: where the config publishes each model."""
+    return [arg for flag, name in ENSEMBLE_MODELS.items() for arg in (flag, artifact_url(artifact(config, name)))]
+
+
 def consumer_env(config: dict[str, Any]) -> dict[str, str]:
     """The TAAR service's settings (taar/settings.py names) as the config maps them."""
     env: dict[str, str] = {}
@@ -259,6 +273,35 @@ def pipeline_steps(config: dict[str, Any], day: dt.date, amo_url: str, telemetry
                 *publish_options(config, "spark_similarity"),
             ],
             ["update_whitelist"],
+        ),
+        Step(
+            "spark_collaborative",
+            [
+                console("spark_collaborative", "taar-spark-collaborative"),
+                *spark,
+                "--num-days",
+                str(DAYS),
+                "--whitelist-url",
+                editorial,
+                *publish_options(config, "spark_collaborative"),
+            ],
+            ["update_whitelist"],
+        ),
+        # Weekly in production; here once the three models it weighs are published where the
+        # config says the service reads them.
+        Step(
+            "spark_ensemble",
+            [
+                console("spark_ensemble", "taar-spark-ensemble"),
+                *spark,
+                "--num-days",
+                str(DAYS),
+                "--whitelist-url",
+                editorial,
+                *model_options(config),
+                *publish_options(config, "spark_ensemble"),
+            ],
+            ["spark_locale", "spark_similarity", "spark_collaborative"],
         ),
         Step("profile_fill_bq", [*profile, "--fill-bq"]),
         Step("profile_bq_to_gcs", [*profile, "--bq-to-gcs"], ["profile_fill_bq"]),

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from conftest import artifact
 
-ISSUE_16 = "no job produces {} yet (collaborative item matrix and ensemble weights: issue 16)"
+# RecommendationManager.recommend(client_id, limit): the service's entry point (taar/plugin.py).
+SERVICE_LIMIT = 10
 # ProfileFetcher.get: recommender field -> (payload key it reads, default it falls back to).
 FETCHED_FIELDS = {
     "geo_city": ("city", ""),
@@ -92,6 +93,12 @@ def test_loaders_read_every_produced_artifact(service: dict[str, Any]) -> None:
     assert cache.similarity_num_donors == len(cache.similarity_donors())
     assert cache.whitelist_data(), "whitelist: only_guids_top_200.json did not load"
     assert cache.min_installs(None) > 0, "TAARlite: guid_install_ranking.json did not load"
+    context = cache.cache_context()
+    assert context["raw_item_matrix"], "collaborative: item_matrix.json did not load"
+    assert context["addon_mapping"], "collaborative: addon_mapping.json did not load"
+    assert context["collab_model"] is not None, "collaborative: the service built no model from item_matrix.json"
+    weights = context["ensemble_weights"]
+    assert set(weights) == {"collaborative", "similarity", "locale"}, f"ensemble_weight.json: {weights}"
 
 
 def test_profile_payloads_carry_every_key_the_fetcher_reads(
@@ -173,20 +180,32 @@ def test_taarlite_recommends_for_installed_guids(service: dict[str, Any], taar: 
 
 
 def test_collaborative_recommender(pipeline: Any, service: dict[str, Any], profiles: dict[str, Any]) -> None:
-    if artifact(pipeline.config, "item_matrix.json")["job"] not in pipeline.jobs:
-        pytest.skip(ISSUE_16.format("item_matrix.json / addon_mapping.json"))
+    """Every profile with an add-on gets item-matrix recommendations, mapped to real GUIDs, none installed."""
+    assert artifact(pipeline.config, "item_matrix.json")["job"] in pipeline.jobs
     collaborative = recommender(service, "collaborative")
-    assert all(collaborative.recommend(p, 4) for p in profiles.values() if collaborative.can_recommend(p))
+    served = [p for p in profiles.values() if collaborative.can_recommend(p)]
+    assert served, "the collaborative recommender can serve none of the profiles"
+    mapped = {entry["id"] for entry in service["cache"].cache_context()["addon_mapping"].values()}
+    for profile in served:
+        results = collaborative.recommend(profile, 4)
+        assert results, f"collaborative returned nothing for {profile['client_id'][:12]}"
+        guids = [guid for guid, _ in results]
+        assert set(guids) <= mapped and not set(guids) & set(profile["installed_addons"]), guids
 
 
 def test_ensemble_recommends_for_real_profiles(
     pipeline: Any, service: dict[str, Any], profiles: dict[str, Any]
 ) -> None:
-    """The service's entry point: RecommendationManager -> EnsembleRecommender."""
-    if artifact(pipeline.config, "ensemble_weight.json")["job"] not in pipeline.jobs:
-        pytest.skip(ISSUE_16.format("ensemble_weight.json"))
-    for key in profiles:
-        assert service["manager"].recommend(key, 4), f"RecommendationManager returned nothing for {key[:12]}"
+    """The service's entry point: RecommendationManager -> EnsembleRecommender, a full page for everyone."""
+    assert artifact(pipeline.config, "ensemble_weight.json")["job"] in pipeline.jobs
+    short = {}
+    for key, profile in profiles.items():
+        results = service["manager"].recommend(key, SERVICE_LIMIT)
+        guids = [guid for guid, _ in results]
+        assert len(set(guids)) == len(guids) and not set(guids) & set(profile["installed_addons"]), guids
+        if len(results) != SERVICE_LIMIT:
+            short[key[:12]] = len(results)
+    assert not short, f"fewer than {SERVICE_LIMIT} results for {len(short)}/{len(profiles)} profiles: {short}"
 
 
 def test_profile_rows_are_zlib_json(pipeline: Any, taar: Any, profile_keys: list[str]) -> None:
