@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 LOCAL_SPARK_CONFIG = {
     "spark.driver.memory": "1g",
+    # ALS without checkpointing grows its RDD lineage with every iteration; at 20 iterations the
+    # default 1 MiB thread stacks overflow while (de)serialising tasks (StackOverflowError).
+    "spark.driver.extraJavaOptions": "-Xss16m",
     "spark.sql.shuffle.partitions": "8",
     "spark.ui.showConsoleProgress": "false",
 }
