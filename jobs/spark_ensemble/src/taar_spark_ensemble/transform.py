@@ -191,7 +191,13 @@ def fit_coefficients(
         elasticNetParam=elastic_net_param,
         maxIter=max_iter,
     ).fit(assembled)
-    return [float(c) for c in model.coefficients.toArray()], float(model.intercept)
+    # Spark sums the partitions' gradients in task completion order, so a rerun can differ in
+    # the last bits; 9 significant digits keep the same seed giving the same bytes.
+    return [_significant(c) for c in model.coefficients.toArray()], _significant(model.intercept)
+
+
+def _significant(value: float, digits: int = 9) -> float:
+    return float(f"{float(value):.{digits}g}")
 
 
 def ensemble_weights(coefficients: Sequence[float]) -> tuple[dict[str, float], str]:
