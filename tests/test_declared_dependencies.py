@@ -14,6 +14,7 @@ from conftest import JOB_DIRS, ROOT
 
 UV = ROOT / ".venv" / "tools" / "bin" / "uv"
 SCRATCH = ROOT / ".venv" / "declared-deps"
+WHEELHOUSE = ROOT / ".venv" / "wheelhouse"  # tools/ensure-venv builds pyspark's wheel here once
 
 IMPORT_EVERY_MODULE = """
 import importlib, pkgutil, sys
@@ -32,7 +33,8 @@ def fresh_venv(name: str, *requirements: str) -> tuple[str, dict[str, str]]:
     venv = SCRATCH / name
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([UV, "venv", "--quiet", "--python", "python3", venv], check=True)
-    install = [UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python", *requirements]
+    install = [UV, "pip", "install", "--quiet", "--find-links", WHEELHOUSE, "--python", venv / "bin" / "python"]
+    install += requirements
     result = subprocess.run(install, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
