@@ -137,6 +137,19 @@ def test_v4_shape_is_dumped_like_v5_with_real_webextension_flags(tmp_path):
     )
 
 
+def test_v4_listing_beyond_the_window_fails_at_once_naming_the_v5_api(tmp_path):
+    """v4 has no thresholds to split with (the fixture ignores them as AMO does): no endless split."""
+    with AmoFixtureServer(generate_catalogue(150, seed=5)) as amo:
+        run = run_cli(
+            "--date", DAY, "--bucket", str(tmp_path), "--amo-url", amo.v4_url, "--result-window", "100", *FAST_RETRIES
+        )  # fmt: skip
+        searches = amo.requests_by_kind.get("search", 0)
+    assert run.exit_code == 1
+    assert "no created__/users__ thresholds" in run.stderr and "v5" in run.stderr
+    assert searches == 1
+    assert not list(tmp_path.rglob("*.json"))
+
+
 def test_dump_with_transient_faults_is_complete_and_exact(tmp_path, small_catalogue, amo):
     plan = FaultPlan(
         rules=[

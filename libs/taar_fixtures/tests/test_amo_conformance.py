@@ -180,6 +180,14 @@ def test_users_thresholds(amo, http, catalogue):
     assert get(http, amo, "addons/search/", users__gte="many").status_code == 400
 
 
+def test_v4_has_no_thresholds_and_ignores_them(amo, http, catalogue):
+    """docs/topics/api/v4_frozen/addons.rst lists no `created`/`users` search parameter; DRF
+    ignores query parameters no filter backend reads, so v4 counts every add-on."""
+    v4 = http.get(amo.v4_url + "addons/search/", params={"created__gte": "2999-01-01", "users__lt": 0}, timeout=10)
+    assert v4.status_code == 200 and v4.json()["count"] == len(catalogue)
+    assert get(http, amo, "addons/search/", created__gte="2999-01-01").json()["count"] == 0
+
+
 # --- paging: api/pagination.py, amo/pagination.py, DRF PageNumberPagination -----------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,6 +24,12 @@ class AmoClient:
         self.session = session
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.page_size = page_size
+
+    @property
+    def has_thresholds(self) -> bool:
+        """Whether the API takes `created__*`/`users__*` thresholds: v5 does, the frozen v4 and
+        older do not (addons-server `docs/topics/api/v4_frozen/addons.rst`) and ignore them."""
+        return re.search(r"/api/v[1-4]/$", self.base_url) is None
 
     def search_url(self) -> str:
         return f"{self.base_url}addons/search/"

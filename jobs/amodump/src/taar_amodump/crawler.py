@@ -169,6 +169,13 @@ class _CrawlRun:
         if page.count <= self.reachable:
             self._accept(part, page)
             return
+        if not self.client.has_thresholds:
+            # The halves would be answered unfiltered, each as big as the whole: refuse now.
+            raise ListingError(
+                f"{self.client.search_url()} lists {page.count} add-ons, more than the result window "
+                f"{self.reachable}, and this API version has no created__/users__ thresholds to split "
+                "the listing: point --amo-url at AMO's v5 API"
+            )
         self.split_probes += 1
         halves = split_part(part, page.results)
         if halves is None:

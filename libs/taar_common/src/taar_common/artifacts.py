@@ -1,6 +1,6 @@
 """The published artifacts: a JSON schema and named sanity rules for each.
 
-Schemas are JSON Schema draft-07, compiled once with fastjsonschema (a 30,000-record dump
+Schemas are JSON Schema draft-07, compiled once with fastjsonschema (a 31,500-record dump
 checks in ~1 s instead of ~15 s); jsonschema explains a failure. `check_artifact(name,
 payload, **params)` raises `ArtifactCheckError` naming the artifact and the rule; jobs call
 it (through `publish_artifact`) before anything is written.
@@ -269,7 +269,7 @@ def check_artifact(name: str, payload: Any, **params: Any) -> None:
     try:
         _compiled_schema(spec.name)(payload)
     except fastjsonschema.JsonSchemaException:
-        # The compiled check is ~15x faster on a 30,000-record dump; jsonschema explains the failure.
+        # The compiled check is ~15x faster on a 31,500-record dump; jsonschema explains the failure.
         error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(spec.schema).iter_errors(payload))
         detail = error.message if error is not None else "payload does not match the schema"
         where = "/".join(str(p) for p in error.absolute_path) if error is not None else ""

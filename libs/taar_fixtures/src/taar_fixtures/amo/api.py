@@ -33,8 +33,10 @@ SORT_FIELDS = ("created", "users", "updated", "downloads", "rating", "hotness")
 """filters.py `SortingFilter.SORTING_PARAMS` / addons.rst sort table: each name has one fixed,
 descending direction (`created` -> `-created`, `users` -> `-average_daily_users`, `updated` ->
 `-last_updated`, `downloads` -> `-weekly_downloads`, `rating` -> `-bayesian_rating`, `hotness` ->
-`-hotness`). AMO's other names (`relevance`, `random`, `recommended`, `name`) need a text
-query or promoted filters this fixture does not serve; they answer 400 here."""
+`-hotness`). AMO documents a few more names whose order depends on what this fixture does not
+serve (`relevance`: a text query's score; `random`: only alone, for promoted add-ons;
+`recommended`: the promoted state); they answer 400 here, so a client that needs them cannot
+pass against this fixture by accident."""
 DEFAULT_SORT = "downloads"
 """filters.py `SortingFilter`: without `q` and without `sort`, AMO sorts by weekly downloads."""
 INVALID_SORT_BODY = json.dumps(['Invalid "sort" parameter.']).encode()
@@ -43,6 +45,10 @@ ValidationError built from one string as a JSON list holding that string."""
 
 THRESHOLD_OPERATORS = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}
 """addons.rst (v5 search): `created` and `users` take threshold parameters `__gt/__gte/__lt/__lte`."""
+THRESHOLD_APIS = ("v5",)
+"""Only v5 has the thresholds: the frozen `docs/topics/api/v4_frozen/addons.rst` search lists no
+`created` or `users` parameter, and DRF filter backends ignore query parameters they do not
+read, so on v4 the thresholds change nothing."""
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 """addons.rst: `created` thresholds accept `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH:MM:SS`
 or millisecond timestamps (nothing else: no zone suffix)."""
@@ -178,15 +184,15 @@ class AmoApi:
             order = self._orders[key] = np.lexsort(columns)
         return order
 
-    def matching(self, params: dict[str, str]) -> np.ndarray:
-        """Indices of the add-ons matching the search filters, in the requested order."""
+    def matching(self, params: dict[str, str], api: str = "v5") -> np.ndarray:
+        """Indices of the add-ons matching the search filters of `api`, in the requested order."""
         cat = self.catalogue
         mask = np.ones(len(cat), dtype=bool)
         # addons.rst: `type` filters by add-on type; this catalogue holds extensions only.
         if "type" in params and "extension" not in params["type"].split(","):
             mask[:] = False
         # addons.rst (v5): `created` / `users` threshold parameters.
-        for op_name, op in THRESHOLD_OPERATORS.items():
+        for op_name, op in THRESHOLD_OPERATORS.items() if api in THRESHOLD_APIS else ():
             name = f"created__{op_name}"
             if name in params:
                 mask &= op(cat.created * 1000, parse_created_threshold(name, params[name]))
@@ -245,7 +251,7 @@ class AmoApi:
 
     def search(self, api: str, params: list[tuple[str, str]], page_url: str) -> Answer:
         """`addons/search/`: filters, sort, paging, the result window."""
-        found = self.matching(dict(params))
+        found = self.matching(dict(params), api)
         paged = self._page(params, len(found), page_url, self.result_window)
         if paged is None:
             return _detail(404, "Invalid page.")
