@@ -41,3 +41,33 @@ def test_job_cli_has_help_verbose_and_version(job_dir):
     assert shown.returncode == 0 and shown.stdout.strip() == f"{distribution} {version}", shown
     if "--date" in short_help.stdout:  # one default for every job and the demo: the data day
         assert "yesterday, UTC: the data day" in " ".join(short_help.stdout.split()), f"{script} --date default"
+
+
+# Every option that names a storage location; profile_bigtable's need a stage to run.
+LOCATION_OPTIONS = [
+    ("amodump", ["--bucket"]),
+    ("amodump", ["--previous"]),
+    ("amowhitelist", ["--dump-url"]),
+    ("update_whitelist", ["--bucket"]),
+    ("spark_lite", ["--input"]),
+    ("spark_lite", ["--whitelist-url"]),
+    ("spark_locale", ["--input"]),
+    ("spark_similarity", ["--whitelist-url"]),
+    ("spark_collaborative", ["--input"]),
+    ("spark_ensemble", ["--donors-url"]),
+    ("spark_ensemble", ["--item-matrix-url"]),
+    ("profile_bigtable", ["--wipe-avro", "--avro-gcs-bucket"]),
+]
+
+
+@pytest.mark.parametrize(("job", "flags"), LOCATION_OPTIONS, ids=[f"{j}{f[-1]}" for j, f in LOCATION_OPTIONS])
+@pytest.mark.parametrize("url", ["ftp://user:hunter2pass@host/x", "gs://bucket/../escaped", "file://etc/x"])
+def test_bad_locations_are_refused_when_parsed_with_credentials_masked(job, flags, url):
+    """Before any work (no Spark, no HTTP): exit 2 naming the option and the URL, no traceback."""
+    job_dir = ROOT / "jobs" / job
+    script, _, _ = console_script(job_dir)
+    refused = run(ROOT / ".venv" / job / "bin" / script, *flags, url)
+    assert refused.returncode == 2, f"{script} {flags} {url}: exit {refused.returncode}\n{refused.stderr[-1500:]}"
+    assert f"Invalid value for '{flags[-1]}'" in refused.stderr
+    assert "hunter2pass" not in refused.stderr + refused.stdout and "Traceback" not in refused.stderr
+    assert ("host/x" if "ftp" in url else url.split("//")[1].split("/")[0]) in refused.stderr

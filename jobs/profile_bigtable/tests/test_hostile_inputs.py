@@ -54,6 +54,15 @@ def test_ids_breaking_the_services_naming_rules_are_refused(run_cli, option, val
     assert summary is None and f"Invalid value for '{option}'" in result.stderr
 
 
+@pytest.mark.parametrize("stage", ["--bq-to-gcs", "--gcs-to-bigtable", "--wipe-avro"])
+def test_bad_avro_bucket_is_refused_at_parse_time_with_its_credentials_masked(run_cli, stage):
+    bucket = "ftp://user:hunter2pass@host/x"
+    result, summary = run_cli(stage, "--iso-date", DATE, "--avro-gcs-bucket", bucket, expect_exit=2)
+    assert summary is None and "Invalid value for '--avro-gcs-bucket'" in result.stderr
+    assert "host/x" in result.stderr and "hunter2pass" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
 def test_bigquery_source_tables_are_checked_before_any_query(run_cli):
     bad = "moz-fx-data-shared-prod.telemetry.clients_last_seen` WHERE TRUE; --"
     result, _ = run_cli("--fill-bq", "--engine", "bigquery", "--iso-date", DATE, "--source", bad, expect_exit=2)

@@ -65,6 +65,10 @@ CREDENTIAL_URLS = [
     ("https://api.example.org/v1?API_KEY=abcdef123&page=2", "abcdef123", "page=2"),
     ("https://api.example.org/v1?access_token=ya29.tokenvalue", "ya29.tokenvalue", "api.example.org"),
     ("https://api.example.org/v1?Password=pa55word&user=x", "pa55word", "user=x"),
+    ("https://api.example.org/v1?secret=s3cr3tval&page=2", "s3cr3tval", "page=2"),
+    ("http://user:p@ss@host.example/x", "p@ss", "host.example/x"),  # the authority ends at its last '@'
+    ("https://user:pa/ss@host.example/x", "pa/ss", "host.example/x"),  # a ':' with no port after it
+    ("https://TOKEN123@host.example:8443/x", "TOKEN123", "host.example:8443/x"),
 ]
 
 
@@ -77,7 +81,10 @@ def test_every_credential_bearing_url_form_is_masked_and_stays_readable(url, sec
 
 
 def test_urls_without_credentials_are_untouched():
-    text = "read gs://telemetry-parquet/taar/lite/x.json and https://host/p?email=a@b.org&page=2"
+    text = (
+        "read gs://telemetry-parquet/taar/lite/x.json and https://host/p?email=a@b.org&page=2, "
+        "http://host:8080/addons/addon/name@domain.org/versions/ and http://[::1]:8080/a@b"
+    )
     assert redact(text, secrets=[]) == text
 
 

@@ -26,7 +26,8 @@ def test_sensor_times_out_then_sees_marker(storage_root):
     Storage().write_bytes(join_url(partition, "_SUCCESS"), b"")
     ready = wait_for(partition, 5)
     assert ready.returncode == 0, ready.stderr
-    assert json.loads(ready.stdout) == {"job": "wait_for", "status": "ok", "url": partition}
+    summary = json.loads(ready.stdout)
+    assert (summary["job"], summary["status"], summary["details"]["url"]) == ("wait_for", "ok", partition)
 
 
 def test_folder_with_files_counts_as_ready(storage_root):
@@ -37,3 +38,11 @@ def test_folder_with_files_counts_as_ready(storage_root):
     assert not partition_ready(storage, partition)
     storage.write_bytes(join_url(partition, "part-0.parquet"), b"x")
     assert partition_ready(storage, partition)
+
+
+def test_a_bad_url_is_refused_when_parsed_with_its_credentials_masked():
+    exe = shutil.which("taar-wait-for", path=str(__import__("pathlib").Path(sys.executable).parent))
+    refused = subprocess.run([exe, "ftp://user:hunter2pass@host/x"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert "host/x" in refused.stderr and "hunter2pass" not in refused.stderr + refused.stdout
+    assert "Traceback" not in refused.stderr

@@ -9,6 +9,7 @@ import click
 from taar_common.cli import (
     RunSummary,
     amo_api_options,
+    check_storage_url,
     compression,
     configure_logging,
     date_option,
@@ -56,6 +57,7 @@ def _fraction(ctx: click.Context, param: click.Parameter, value: str) -> Fractio
     "--previous",
     "previous_url",
     default=None,
+    callback=check_storage_url,
     help="Dump whose first_create_dates are reused (default: the current latest copy at the output "
     "location, when it exists and is readable).",
 )

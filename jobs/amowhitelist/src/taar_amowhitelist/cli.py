@@ -7,6 +7,7 @@ import datetime as dt
 import click
 from taar_common.cli import (
     RunSummary,
+    check_storage_url,
     compression,
     configure_logging,
     date_option,
@@ -34,6 +35,7 @@ DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
 )
 @click.option(
     "--dump-url",
+    callback=check_storage_url,
     help="Read this dump instead of PREFIX/extended_addons_database<DATE>.json (else the latest copy).",
 )
 @click.option("--verbose", is_flag=True, help="Debug logging.")

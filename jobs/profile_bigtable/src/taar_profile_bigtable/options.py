@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from taar_common.cli import check_bucket_option
 from taar_common.storage import LOCAL_DATA_ROOT
 
 from taar_profile_bigtable import identifiers
@@ -130,6 +131,7 @@ warehouse_options = _stacked(
 avro_options = _stacked(
     click.option(
         "--avro-gcs-bucket",
+        callback=check_bucket_option,
         help=f"Where the Avro files go: URL, path or bare GCS bucket name. Default {LOCAL}/{AVRO_BUCKET}.",
     ),
 )

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 from taar_common.cli import (
     RunSummary,
+    check_storage_url,
     compression,
     configure_logging,
     date_option,
@@ -43,7 +44,8 @@ def model_option(flag: str, what: str) -> click.Option:
         flag,
         option,
         default=None,
-        show_default=f"./taar-data/{bucket}/{prefix}{name}",
+        show_default=f"<data root>/{bucket}/{prefix}{name}",
+        callback=check_storage_url,
         help=f"{what} (.json or .json.bz2).",
     )
 

@@ -47,16 +47,36 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(authorization:\s*\w+\s+)[^\s'\"]+"),
     re.compile(r"(?i)((?:secret|token|password|access_key|api_key)[\"']?\s*[=:]\s*[\"']?)[^\s'\",&]+"),
     re.compile(rf"(?i)((?<![\w.-])(?:{_SECRET_PARAMS})=)[^&#\s'\"]+"),
-    # userinfo of any shape (`TOKEN@`, `user:pass@`, `:pass@`): host and path stay readable
-    re.compile(r"(?<=://)[^/\s@?#'\"]+(?=@)"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
 ]
+
+
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^\s'\"<>]+)")
+
+
+def _mask_userinfo(match: re.Match) -> str:
+    """`scheme://USERINFO@host/...` -> `scheme://***@host/...` for userinfo of any shape: `TOKEN@`,
+    `user:pass@`, `:pass@`, a password holding `@` (the authority ends at its last `@`) or `/`
+    (`user:pa/ss@host`: a `:` followed by no port). Host and path stay readable."""
+    scheme, rest = match.group(1), match.group(2)
+    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, authority_end)
+    if at < 0:
+        head = rest[:authority_end]
+        user, colon, port = head.partition(":")
+        if not (colon and user and not head.startswith("[") and not port.isdigit()):
+            return match.group(0)
+        at = rest.find("@", authority_end)
+        if at < 0:
+            return match.group(0)
+    return f"{scheme}***{rest[at:]}"
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:
     """Mask credential-looking substrings and the values of secret environment variables."""
     for value in secrets if secrets is not None else _secret_env_values():
         text = text.replace(value, "***")
+    text = _URL.sub(_mask_userinfo, text)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() and m.group(1) else "") + "***", text)
     return text
@@ -246,8 +266,20 @@ def standard_flags(command: Callable) -> Callable:
     return command
 
 
-def _check_bucket(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Refuse a bad `--bucket` when the options are parsed, before any work (value unchanged)."""
+def check_storage_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: refuse a bad input or object URL (`gs://`, `s3://`, `file://`, a path) when
+    the options are parsed, before any work, with the credentials in it masked (value unchanged)."""
+    if value:
+        try:
+            parse_url(value)
+        except ValueError as exc:
+            raise click.BadParameter(redact(str(exc)), ctx, param) from exc
+    return value
+
+
+def check_bucket_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: refuse a bad bucket URL or bare bucket name when the options are parsed,
+    before any work, with the credentials in it masked (value unchanged)."""
     if value:
         try:
             resolved = resolve_bucket_url(value, "unused")
@@ -307,7 +339,7 @@ def storage_options(default_bucket: str, default_prefix: str) -> Callable:
         options = [
             click.option(
                 "--bucket",
-                callback=_check_bucket,
+                callback=check_bucket_option,
                 help=f"Output location: gs://, s3://, file:///abs/path URL, local path, or bare GCS bucket name. "
                 f"Default ./taar-data/{default_bucket}.",
             ),

@@ -6,14 +6,12 @@ exits 1 with a message naming the URL when `--timeout` passes first.
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
 
 import click
 
-from taar_common.cli import configure_logging
+from taar_common.cli import RunSummary, check_storage_url, configure_logging, standard_flags
 from taar_common.storage import Storage, join_url
 
 log = logging.getLogger("taar_common.sensor")
@@ -40,23 +38,27 @@ def wait_for_partition(storage: Storage, url: str, timeout_s: float, poke_interv
 
 
 @click.command()
-@click.argument("url")
+@click.argument("url", callback=check_storage_url)
 @click.option(
     "--timeout", "timeout_s", type=float, default=3600.0, show_default=True, help="Seconds to wait before failing."
 )
 @click.option(
     "--poke-interval", "poke_interval_s", type=float, default=60.0, show_default=True, help="Seconds between checks."
 )
-def main(url: str, timeout_s: float, poke_interval_s: float) -> None:
+@click.option("--verbose", is_flag=True, help="Debug logging.")
+@standard_flags
+def main(url: str, timeout_s: float, poke_interval_s: float, verbose: bool) -> None:
     """Wait until the partition folder URL (or its _SUCCESS marker) exists."""
-    configure_logging()
-    if wait_for_partition(Storage(), url, timeout_s, poke_interval_s):
+    configure_logging(verbose)
+    summary = RunSummary("wait_for", details={"url": url})
+
+    def wait() -> None:
+        with summary.timed("wait"):
+            ready = wait_for_partition(Storage(), url, timeout_s, poke_interval_s)
+        if not ready:
+            raise TimeoutError(
+                f"timed out after {timeout_s:.0f} s waiting for {url} (no _SUCCESS marker and no objects under it)"
+            )
         log.info("ready: %s", url)
-        click.echo(json.dumps({"job": "wait_for", "status": "ok", "url": url}))
-        return
-    log.error("timed out after %.0f s waiting for %s (no _SUCCESS marker and no objects under it)", timeout_s, url)
-    sys.exit(1)
 
-
-if __name__ == "__main__":
-    main()
+    summary.run(wait)

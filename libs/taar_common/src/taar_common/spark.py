@@ -18,6 +18,7 @@ import click
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from taar_common.cli import check_storage_url
 from taar_common.dates import compact
 from taar_common.storage import Storage, join_url, local_data_root
 from taar_common.whitelist import PIONEER_GUID
@@ -47,6 +48,7 @@ def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
                 # Embedded default, like every output location: a run with no flags never reads production.
                 default=lambda: str(local_data_root() / "telemetry" / "clients_daily"),
                 show_default="<data root>/telemetry/clients_daily, where `taar-fixtures telemetry` and make demo write",
+                callback=check_storage_url,
                 help=f"clients_daily Parquet dataset (partitioned submission_date_s3=YYYYMMDD): URL or path. "
                 f"Production: {PRODUCTION_CLIENTS_DAILY}.",
             ),
@@ -54,6 +56,7 @@ def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
                 "--whitelist-url",
                 default=None,
                 show_default=f"<data root>/telemetry-parquet/.../{whitelist_name}",
+                callback=check_storage_url,
                 help=f"{whitelist_help} ({whitelist_name}, .json or .json.bz2).",
             ),
             click.option("--master", default=None, help="Spark master (default local[*]; ignored under spark-submit)."),
