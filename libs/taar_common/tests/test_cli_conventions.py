@@ -68,7 +68,9 @@ def test_bad_date_is_a_usage_error():
 
 
 @pytest.mark.parametrize(
-    "text", ["2026111", "2026-1-5", "0999-01-01", "09990101", "1999-12-31", "2101-01-01", "20261301"]
+    "text",
+    ["2026111", "2026-1-5", "0999-01-01", "09990101", "1999-12-31", "2101-01-01", "20261301"]
+    + ["２０２６１１２７", " 20261127"],  # full-width digits, surrounding space
 )
 def test_dates_are_exactly_eight_digits_or_dashed_iso_in_2000_to_2100(text):
     with pytest.raises(ValueError, match=text):

@@ -59,3 +59,9 @@ def test_telemetry_command_writes_three_datasets(tmp_path):
     assert summary["rows"]["deletion_request"] == 41
     assert 3_000 < summary["rows"]["clients_daily"] < 5_000
     assert summary["clients_last_seen"] == str(tmp_path / "clients_last_seen")
+
+
+def test_telemetry_end_date_is_as_strict_as_every_jobs_date(tmp_path):
+    result = CliRunner().invoke(main, ["telemetry", "--out", str(tmp_path), "--end-date", "2026111"])
+    assert result.exit_code == 2 and "Invalid value for '--end-date'" in result.output
+    assert not any(tmp_path.iterdir())

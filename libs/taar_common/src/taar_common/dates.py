@@ -7,7 +7,8 @@ import re
 
 # Exactly 8 digits or the dashed ISO form with two-digit month and day: strptime alone
 # accepts "2026111" (as 2026-11-01) and "2026-1-5", which silently name the wrong copies.
-_DATE_FORMS = (re.compile(r"(\d{4})(\d{2})(\d{2})"), re.compile(r"(\d{4})-(\d{2})-(\d{2})"))
+# ASCII digits only: `\d` would also take full-width or Arabic-Indic digits.
+_DATE_FORMS = (re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})"), re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"))
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
@@ -15,9 +16,8 @@ def parse_date(value: str | dt.date) -> dt.date:
     """Parse exactly `YYYYMMDD` or `YYYY-MM-DD` (years 2000-2100); raise ValueError naming the value."""
     if isinstance(value, dt.date):
         return value
-    text = value.strip()
     for form in _DATE_FORMS:
-        match = form.fullmatch(text)
+        match = form.fullmatch(value)
         if not match:
             continue
         year, month, day = (int(part) for part in match.groups())

@@ -357,25 +357,27 @@ def cli() -> None:
 
 @cli.command("scan-floor")
 @click.option("--input", "input_url", required=True)
-@click.option("--date", "end", required=True, type=click.DateTime(["%Y%m%d"]))
+@click.option("--date", "end", required=True, help="YYYYMMDD or YYYY-MM-DD (taar_common.dates, checked when run).")
 @click.option("--num-days", type=click.IntRange(1), default=1)
 @click.option("--column", "columns", multiple=True, required=True, help="A leaf column, e.g. active_addons.type.")
 @click.option("--conf", "confs", multiple=True, help="Spark setting KEY=VALUE (the job's local config).")
 @click.option("--master", default="local[2]")
 def scan_floor(
-    input_url: str, end: dt.datetime, num_days: int, columns: tuple[str, ...], confs: tuple[str, ...], master: str
+    input_url: str, end: str, num_days: int, columns: tuple[str, ...], confs: tuple[str, ...], master: str
 ) -> None:
     """The cheapest pass over what a job reads: the same partitions, read with the same checks by
     taar_common, the same leaf columns decoded, folded into one aggregate (no shuffle, no Python
     per row). A job's wall time over this floor's, measured in the same run, is its overhead."""
     # Imported here: only the Spark jobs' venvs (which run this) have pyspark and taar_common[spark].
     from pyspark.sql import functions as F
+    from taar_common.dates import parse_date
     from taar_common.spark import read_clients_daily, spark_session
     from taar_common.storage import Storage
 
     started = time.monotonic()
     spark = spark_session("taar-scan-floor", master, local_config=dict(c.split("=", 1) for c in confs))
-    days = [end.date() - dt.timedelta(days=k) for k in reversed(range(num_days))]
+    last = parse_date(end)
+    days = [last - dt.timedelta(days=k) for k in reversed(range(num_days))]
     top_level = sorted({c.split(".", 1)[0] for c in columns})
     frame = read_clients_daily(spark, Storage(), input_url, days, top_level, require_all=False)
     row = frame.agg(

@@ -11,6 +11,8 @@ import threading
 from types import FrameType
 
 import click
+from taar_common.cli import DATE
+from taar_common.dates import DATA_DAY_HELP, data_day
 
 from taar_fixtures.amo import RESULT_WINDOW, AmoFixtureServer, FaultPlan, generate_catalogue
 
@@ -81,7 +83,13 @@ def amo_server(
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--clients", default=10_000, show_default=True, help="Number of clients.")
 @click.option("--days", default=1, show_default=True, help="clients_daily days, ending at --end-date.")
-@click.option("--end-date", required=True, help="Last clients_daily day and the clients_last_seen date (YYYYMMDD).")
+@click.option(
+    "--end-date",
+    type=DATE,
+    default=data_day,
+    show_default=DATA_DAY_HELP,
+    help="Last clients_daily day and the clients_last_seen date (YYYYMMDD or YYYY-MM-DD).",
+)
 @click.option("--seed", default=0, show_default=True, help="Telemetry seed.")
 @click.option("--amo-addons", default=2_000, show_default=True, help="Catalogue size whose GUIDs clients install.")
 @click.option("--amo-seed", default=0, show_default=True, help="Catalogue seed (match the amo-server's --seed).")
@@ -91,7 +99,7 @@ def telemetry(
     out_dir: str,
     clients: int,
     days: int,
-    end_date: str,
+    end_date: dt.date,
     seed: int,
     amo_addons: int,
     amo_seed: int,
@@ -108,7 +116,7 @@ def telemetry(
         write_deletion_requests,
     )
 
-    end = dt.datetime.strptime(end_date.replace("-", ""), "%Y%m%d").date()
+    end = end_date
     dates = [end - dt.timedelta(days=k) for k in range(days - 1, -1, -1)]
     guids = default_addon_guids(amo_seed, amo_addons)
     daily = write_clients_daily(
