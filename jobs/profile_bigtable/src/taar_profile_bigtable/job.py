@@ -139,9 +139,10 @@ def wipe_avro(avro: AvroFiles, summary: RunSummary, storage: Storage) -> None:
 def delete_opt_out(settings: DeleteSettings, summary: RunSummary, storage: Storage) -> None:
     """Delete the profiles of clients with a deletion request in [day - days, day]."""
     start, end = settings.window_start, settings.day
-    with open_warehouse(settings.table, deletion_source=settings.deletion_source) as warehouse:
-        hashed_ids = warehouse.deletion_keys(start, end)
+    # The sink first: an unreachable Bigtable fails in seconds, before the warehouse query runs.
     with open_sink(settings.store) as sink:
+        with open_warehouse(settings.table, deletion_source=settings.deletion_source) as warehouse:
+            hashed_ids = warehouse.deletion_keys(start, end)
         existed = loader.delete_profiles(sink, hashed_ids)
         summary.details["sink"] = sink.name
     summary.count("deletion_requests", len(hashed_ids))
