@@ -100,3 +100,27 @@ def test_sigterm_mid_publish_cleans_up_prints_the_summary_and_exits_143(tmp_path
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["status"] == "failed" and "SIGTERM" in summary["error"]
     assert sorted(p.name for p in Path(tmp_path).rglob("*")) == ["p"]  # no temp file, no lease, no artifact
+
+
+PY4J_LIKE = (
+    "An error occurred while calling o78.collectToPython.\n"
+    ": org.apache.spark.SparkException: Job aborted due to stage failure: boom\n"
+    "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2856)\n"
+    "\tat org.apache.spark.scheduler.DAGScheduler.$anonfun$abortStage$2(DAGScheduler.scala:2792)\n"
+)
+
+
+@click.command()
+def failing_command():
+    RunSummary("demo").run(lambda: (_ for _ in ()).throw(RuntimeError(PY4J_LIKE)))
+
+
+def test_a_jvm_stack_stays_out_of_the_summary_and_the_error_line():
+    result = CliRunner().invoke(failing_command, [])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["error"] == (
+        "RuntimeError: An error occurred while calling o78.collectToPython. "
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: boom"
+    )
+    assert "DAGScheduler.scala" not in result.stdout

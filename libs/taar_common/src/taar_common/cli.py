@@ -132,6 +132,23 @@ def sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+_STACK_FRAME = re.compile(r"^\s+at \S|^Traceback \(most recent call last\)")
+MAX_ERROR_CHARS = 2000
+
+
+def error_message(error: BaseException) -> str:
+    """The error's message for the ERROR line and the summary: one line, without the Java or
+    Python stack a Py4J error carries (that goes to the debug log with the traceback)."""
+    lines = []
+    for line in str(error).splitlines():
+        if _STACK_FRAME.match(line):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    message = " ".join(lines)
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 3] + "..."
+
+
 @dataclass
 class RunSummary:
     """Counts, durations and artifact URLs of one run, printed as one JSON line on stdout."""
@@ -189,9 +206,10 @@ class RunSummary:
             self.emit("failed", error=f"Terminated: {exc}")
             sys.exit(TERMINATED_EXIT_STATUS)
         except Exception as exc:  # reported, then the process exits non-zero
-            log.error("%s failed: %s", self.job, exc)
+            message = error_message(exc)
+            log.error("%s failed: %s", self.job, message)
             log.debug("traceback:\n%s", traceback.format_exc())
-            self.emit("failed", error=f"{type(exc).__name__}: {exc}")
+            self.emit("failed", error=f"{type(exc).__name__}: {message}")
             sys.exit(1)
         self.emit("ok")
 
