@@ -174,3 +174,22 @@ def test_publish_artifact_applies_the_guard_when_given(tmp_path):
     publish_artifact(
         storage, RANKING, _ranking(2), bucket_url=str(tmp_path), prefix="p", day=DAY
     )  # old callers: no guard
+
+
+def test_a_run_holding_its_lease_from_the_start_refuses_a_second_run_before_any_work(storage_root, capsys):
+    storage = Storage()
+    worked = []
+
+    def job():
+        worked.append(True)
+        assert storage.exists(lease_url(storage_root, "p/", "t"))  # held while the job computes
+        publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")  # reuses the run's lease
+
+    RunSummary("t").run(job, lease_on=(storage_root, "p/"))
+    assert worked == [True] and not storage.exists(lease_url(storage_root, "p/", "t"))
+    with Lease(storage, lease_url(storage_root, "p/", "t"), "t") as held:
+        with pytest.raises(SystemExit) as exited:
+            RunSummary("t").run(lambda: worked.append(False), lease_on=(storage_root, "p/"))
+    assert exited.value.code == 1 and worked == [True]  # the second run never started its work
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["status"] == "failed" and f"run_id={held.run_id}" in summary["error"]

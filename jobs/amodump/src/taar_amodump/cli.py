@@ -115,7 +115,7 @@ def main(
         policy=publish_policy(),
     )
     summary = RunSummary("amodump")
-    summary.run(lambda: run_amodump(options, summary))
+    summary.run(lambda: run_amodump(options, summary), lease_on=(options.bucket_url, options.prefix))
 
 
 if __name__ == "__main__":

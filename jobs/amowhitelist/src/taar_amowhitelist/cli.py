@@ -65,7 +65,7 @@ def main(
         dump_url=dump_url,
     )
     summary = RunSummary("amowhitelist")
-    summary.run(lambda: run_amowhitelist(options, summary))
+    summary.run(lambda: run_amowhitelist(options, summary), lease_on=(options.bucket_url, options.prefix))
 
 
 if __name__ == "__main__":

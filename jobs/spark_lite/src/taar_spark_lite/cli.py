@@ -66,4 +66,4 @@ def main(
         policy=publish_policy(),
     )
     summary = RunSummary("spark_lite")
-    summary.run(lambda: job.main(run, summary, master))
+    summary.run(lambda: job.main(run, summary, master), lease_on=(run.bucket_url, run.prefix))

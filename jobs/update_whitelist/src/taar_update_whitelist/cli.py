@@ -60,7 +60,7 @@ def main(
         policy=publish_policy(),
     )
     summary = RunSummary("update_whitelist")
-    summary.run(lambda: run_update_whitelist(options, summary))
+    summary.run(lambda: run_update_whitelist(options, summary), lease_on=(options.bucket_url, options.prefix))
 
 
 if __name__ == "__main__":

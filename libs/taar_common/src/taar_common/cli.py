@@ -28,9 +28,9 @@ from typing import Any
 import click
 
 from taar_common.dates import DATA_DAY_HELP, data_day, parse_date
-from taar_common.lease import DEFAULT_LEASE_TTL
+from taar_common.lease import DEFAULT_LEASE_TTL, hold_lease, lease_url
 from taar_common.publish import DEFAULT_MAX_SHRINK, PublishPolicy
-from taar_common.storage import check_bucket_name, check_key, parse_url, resolve_bucket_url
+from taar_common.storage import Storage, check_bucket_name, check_key, parse_url, resolve_bucket_url
 
 log = logging.getLogger(__name__)
 
@@ -192,14 +192,17 @@ class RunSummary:
         line = json.dumps(self.as_dict(status, error), sort_keys=True, default=str)
         click.echo(redact(line), file=sys.stdout)
 
-    def run(self, job: Callable[[], Any]) -> None:
+    def run(self, job: Callable[[], Any], *, lease_on: tuple[str, str] | None = None) -> None:
         """Run `job`; print the summary; exit 0 only on success (never swallow the error).
 
-        SIGTERM unwinds the job (temp files removed, lease released), prints the failed
-        summary and exits 143, the status a shell reports for a SIGTERMed process.
+        `lease_on=(bucket_url, prefix)`: the job's lease on its output target is taken before
+        any work, so a second run of the job on that target fails at once naming the holder,
+        and `publish_all` reuses it. SIGTERM unwinds the job (temp files removed, lease
+        released), prints the failed summary and exits 143, the status a shell reports for a
+        SIGTERMed process.
         """
         try:
-            with sigterm_raises():
+            with sigterm_raises(), self._lease(lease_on):
                 job()
         except Terminated as exc:
             log.error("%s %s; cleaned up, nothing half-written", self.job, exc)
@@ -212,6 +215,15 @@ class RunSummary:
             self.emit("failed", error=f"{type(exc).__name__}: {message}")
             sys.exit(1)
         self.emit("ok")
+
+    @contextmanager
+    def _lease(self, target: tuple[str, str] | None) -> Iterator[None]:
+        if target is None:
+            yield
+            return
+        bucket_url, prefix = target
+        with hold_lease(Storage(), lease_url(bucket_url, prefix, self.job), self.job, publish_policy().lease_ttl):
+            yield
 
 
 class DateType(click.ParamType):

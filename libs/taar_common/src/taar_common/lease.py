@@ -14,8 +14,11 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
 from taar_common.storage import NotFoundError, Storage, StorageError, join_url
@@ -23,6 +26,10 @@ from taar_common.storage import NotFoundError, Storage, StorageError, join_url
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_TTL = dt.timedelta(hours=6)
+
+# The leases the running job holds for its whole run (`hold_lease`), by URL: `publish_all` inside
+# the run reuses its job's lease instead of taking a second one. Context-local, never mutated.
+_RUN_LEASES: ContextVar[Mapping[str, Lease]] = ContextVar("taar_run_leases", default=MappingProxyType({}))
 
 
 class LeaseHeldError(RuntimeError):
@@ -118,6 +125,24 @@ class Lease:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+@contextmanager
+def hold_lease(storage: Storage, url: str, job: str, ttl: dt.timedelta = DEFAULT_LEASE_TTL) -> Iterator[Lease]:
+    """Hold the lease at `url` for a whole run: taken before any work (a second run fails at once,
+    naming the holder), released on every exit path; `publish_all` inside reuses it."""
+    with Lease(storage, url, job, ttl=ttl) as lease:
+        token = _RUN_LEASES.set(MappingProxyType({**_RUN_LEASES.get(), url: lease}))
+        try:
+            yield lease
+        finally:
+            _RUN_LEASES.reset(token)
+
+
+def run_lease(url: str) -> Lease | None:
+    """The lease at `url` the running job holds for its whole run, if any."""
+    lease = _RUN_LEASES.get().get(url)
+    return lease if lease is not None and lease.held else None
 
 
 def _expired(record: dict[str, Any]) -> bool:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from taar_common.artifacts import artifact_spec, check_artifact
 from taar_common.dates import compact
-from taar_common.lease import DEFAULT_LEASE_TTL, Lease, lease_url
+from taar_common.lease import DEFAULT_LEASE_TTL, Lease, lease_url, run_lease
 from taar_common.storage import NotFoundError, Storage, StorageError, check_key, encode_json, join_url
 
 if TYPE_CHECKING:
@@ -139,14 +140,17 @@ def publish_all(
 ) -> list[PublishedArtifact]:
     """Publish a job's artifact set as one unit, under the job's lease on the target.
 
-    Order: take the lease (LeaseHeldError naming the holder if another run has it); check
-    every payload and the shrink guard; write every dated copy, then, still holding the
-    lease, every latest copy, in the order of `payloads`. The lease is released on every
+    Order: take the lease, or reuse the one the run holds since it started (`RunSummary.run`
+    with `lease_on`); LeaseHeldError names the holder if another run has it; check every
+    payload and the shrink guard; write every dated copy, then, still holding the lease,
+    every latest copy, in the order of `payloads`. A lease taken here is released on every
     exit path, so two runs never interleave their sets.
     """
     policy = policy or PublishPolicy()
     check_params = check_params or {}
-    with Lease(storage, lease_url(target.bucket_url, target.prefix, job), job, ttl=policy.lease_ttl) as lease:
+    url = lease_url(target.bucket_url, target.prefix, job)
+    held = run_lease(url)
+    with nullcontext(held) if held is not None else Lease(storage, url, job, ttl=policy.lease_ttl) as lease:
         prepared = []
         for name, payload in payloads.items():
             check_artifact(name, payload, **check_params.get(name, {}))
