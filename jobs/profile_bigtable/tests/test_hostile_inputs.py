@@ -112,6 +112,24 @@ def test_one_profile_per_client_chosen_by_content_not_by_row_order(tmp_path, ord
     assert sorted(got) == sorted([(hash_client_id("dup"), "Rome", 7200), (hash_client_id("other"), "Paris", 3600)])
 
 
+@pytest.mark.parametrize("order", ["as_written", "reversed", "split"])
+def test_rows_differing_only_inside_an_addon_entry_pick_the_same_profile(tmp_path, order):
+    rows = [
+        client_row("dup", active_addons=[addon("a@x", user_disabled=True)]),
+        client_row("dup", active_addons=[addon("a@x", user_disabled=False)]),
+    ]
+    source = write_clients_last_seen(
+        tmp_path, rows[::-1] if order == "reversed" else rows, parts=2 if order == "split" else 1
+    )
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", "taar_tmp", "profiles", str(source), str(tmp_path / "none"))
+    try:
+        warehouse.fill_profiles(DAY, sample_rate=1.0)
+        got = warehouse._con.execute("SELECT disabled_addons_ids FROM taar_tmp.profiles").fetchall()
+    finally:
+        warehouse.close()
+    assert got == [([],)]  # '{"addon_id":"a@x",...,"user_disabled":false}' sorts first
+
+
 def test_duplicates_are_counted_and_loaded_once_end_to_end(run_cli, tmp_path):
     write_clients_last_seen(tmp_path / "taar-data" / "telemetry", duplicate_rows(), parts=2)
     _, filled = run_cli("--fill-bq", "--iso-date", DATE, "--sample-rate", "1")

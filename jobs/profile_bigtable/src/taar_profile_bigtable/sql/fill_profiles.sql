@@ -53,7 +53,10 @@ ranked AS (
         places_bookmarks_count_mean DESC NULLS LAST,
         scalar_parent_browser_engagement_tab_open_event_count_sum DESC NULLS LAST,
         scalar_parent_browser_engagement_total_uri_count_sum DESC NULLS LAST,
-        scalar_parent_browser_engagement_unique_domains_count_mean DESC NULLS LAST
+        scalar_parent_browser_engagement_unique_domains_count_mean DESC NULLS LAST,
+        -- last: the whole entry list (flags, versions, entry order), so rows equal on every key
+        -- above but differing inside an add-on entry still pick one the same way on every run
+        TO_JSON_STRING(active_addons) ASC
     ) AS row_rank
   FROM hashed
 )
