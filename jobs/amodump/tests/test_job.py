@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import quote
@@ -454,3 +455,32 @@ def test_a_much_smaller_catalogue_trips_the_shrink_guard_unless_allowed(tmp_path
         allowed = _dump_run(tmp_path, shrunk, DAY, "--allow-shrink")
     assert allowed.summary["counts"]["addons"] == 20
     assert len(Storage().read_json(latest)) == 20
+
+
+def test_sigterm_mid_crawl_exits_143_with_the_summary_and_leaves_nothing(tmp_path):
+    """What Kubernetes sends a pod: the run unwinds (lease released, no temp files), prints its
+    failed summary and exits 143; the previous latest dump stays."""
+    storage = Storage()
+    latest = join_url(str(tmp_path), PREFIX, "extended_addons_database.json")
+    storage.write_json(latest, {"kept@x": {"guid": "kept@x"}})
+    script = Path(sys.executable).with_name("taar-amodump")
+    with AmoFixtureServer(generate_catalogue(400, seed=3), latency_s=0.05) as amo:
+        process = subprocess.Popen(
+            [script, "--date", DAY, "--bucket", str(tmp_path), "--amo-url", amo.url, "--full", "--workers", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lease = lease_url(str(tmp_path), PREFIX, "amodump")
+        deadline = dt.datetime.now() + dt.timedelta(seconds=60)
+        while not (storage.exists(lease) and amo.requests_by_kind.get("versions", 0) >= 5):
+            assert process.poll() is None and dt.datetime.now() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(15)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr[-2000:]
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["status"] == "failed" and summary["error"].startswith("Terminated")
+    assert not storage.exists(lease)
+    assert storage.read_json(latest) == {"kept@x": {"guid": "kept@x"}}
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["extended_addons_database.json"]
