@@ -75,10 +75,14 @@ CLIENTS_DAILY = DEPLOYMENT["inputs"]["clients_daily"]
 
 # The data day, stated once. The schedule is a CronTriggerTimetable, so `ds` is the day the run
 # starts (no data interval); the day to process is the one before it.
-DATA_DAY = "macros.ds_add(ds, -1)"
+RUN_HOUR_UTC = 4
+DATA_DAY_OFFSET = dt.timedelta(days=1)
+DATA_DAY = f"macros.ds_add(ds, -{DATA_DAY_OFFSET.days})"
 DATE = "{{ " + DATA_DAY + " }}"  # YYYY-MM-DD (every job's --date accepts it)
 DATE_NODASH = "{{ " + DATA_DAY + " | replace('-', '') }}"  # YYYYMMDD (partition names)
 DATAPROC_CLUSTER = f"taar-daily-{DATE_NODASH}"
+
+CLIENTS_LAST_SEEN_HOUR_UTC = 2  # bqetl_main_summary's schedule
 
 ENSEMBLE_WEEKDAY = 6  # Sunday (date.weekday()): the data day of the original weekly ensemble run
 
@@ -190,7 +194,6 @@ def profile_stage(task_id: str, stage: list[str]) -> KubernetesPodOperator:
 default_args = {
     "owner": "taar-etl",
     "depends_on_past": False,
-    "email_on_failure": True,
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=30),
 }
@@ -199,7 +202,7 @@ with DAG(
     "taar_daily",
     default_args=default_args,
     start_date=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-    schedule=CronTriggerTimetable("0 4 * * *", timezone="UTC"),
+    schedule=CronTriggerTimetable(f"0 {RUN_HOUR_UTC} * * *", timezone="UTC"),
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
@@ -301,12 +304,13 @@ with DAG(
 
     # clients_last_seen lives in BigQuery (no storage partition to poll): wait for the task writing
     # it. bqetl_main_summary runs at 02:00 with Airflow 2 data intervals, so its run for the data
-    # day has logical date DATA_DAY 02:00: one day and two hours before this run's logical date.
+    # day has logical date DATA_DAY 02:00: the data-day offset plus the two hours between the
+    # schedules before this run's logical date.
     wait_for_clients_last_seen = ExternalTaskSensor(
         task_id="wait_for_clients_last_seen",
         external_dag_id="bqetl_main_summary",
         external_task_id="telemetry_derived__clients_last_seen__v1",
-        execution_delta=dt.timedelta(days=1, hours=2),
+        execution_delta=DATA_DAY_OFFSET + dt.timedelta(hours=RUN_HOUR_UTC - CLIENTS_LAST_SEEN_HOUR_UTC),
         allowed_states=["success"],
         failed_states=["failed", "upstream_failed", "skipped"],
         mode="reschedule",

@@ -104,6 +104,9 @@ def test_sensors_are_bounded_and_do_not_hold_a_worker(dag):
         assert sensor.mode == "reschedule" or sensor.deferrable, f"{sensor.task_id} pokes from a worker slot"
         assert 0 < sensor.timeout <= 12 * 3600, f"{sensor.task_id}: timeout {sensor.timeout}"
     assert set(external.failed_states) >= {"failed", "upstream_failed"}
+    # It waits for the upstream run of the same data day: bqetl_main_summary (02:00, Airflow 2
+    # data intervals) has logical date DATA_DAY 02:00 for it.
+    assert LOGICAL_DATE - external.execution_delta == dt.datetime.combine(DATA_DAY, dt.time(2), dt.UTC)
 
 
 def test_dataproc_submits_are_cancelled_when_killed(dag):
