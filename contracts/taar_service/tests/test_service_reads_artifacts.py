@@ -117,7 +117,7 @@ def test_profile_payloads_carry_every_key_the_fetcher_reads(
         absent = [k for k, _ in FETCHED_FIELDS.values() if k not in payload]
         assert not absent, f"row {key[:12]}: payload lacks {absent}"
         assert payload["client_id"] == key
-        assert all("addon_id" in a for a in payload["active_addons"])
+        assert all("addon_id" in a and "is_system" in a for a in payload["active_addons"])
 
 
 @pytest.mark.parametrize("field_name", sorted(FETCHED_FIELDS))
@@ -134,8 +134,9 @@ def test_every_fetched_field_arrives_non_default(profiles: dict[str, dict[str, A
 
 def test_locale_recommender_recommends_for_real_profiles(service: dict[str, Any], profiles: dict[str, Any]) -> None:
     locale = recommender(service, "locale")
-    served = [p for p in profiles.values() if locale.can_recommend(p)]
-    assert served, "the locale recommender can serve none of the profiles (their locales are not in top10_dict)"
+    refused = sorted({p["locale"] for p in profiles.values() if not locale.can_recommend(p)})
+    assert not refused, f"the locale recommender refuses profiles of locales {refused} (not in top10_dict)"
+    served = list(profiles.values())
     for profile in served:
         results = locale.recommend(profile, 4)
         assert results and all(isinstance(guid, str) and weight > 0 for guid, weight in results)
@@ -151,7 +152,7 @@ def test_similarity_recommender_recommends_for_real_profiles(service: dict[str, 
         results = similarity.recommend(profile, 10)
         assert all(guid in whitelist for guid, _ in results), "similarity recommended a GUID outside the whitelist"
         with_results += bool(results)
-    assert with_results >= len(profiles) // 2, f"similarity found donors for only {with_results}/{len(profiles)}"
+    assert with_results == len(profiles), f"similarity found donors for only {with_results}/{len(profiles)}"
 
 
 @pytest.mark.parametrize("column", ["city", "os"])
