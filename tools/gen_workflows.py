@@ -75,7 +75,8 @@ def render_tox() -> str:
     ]
     for name, test_dir in suites:
         package = test_dir.parent.relative_to(ROOT)
-        if name == "repo":  # the repo checks look into every package's env
+        standalone = not (test_dir.parent / "pyproject.toml").exists()
+        if standalone:  # the repo checks, the DAG run and the service contract use every job's env
             build = ["make envs"]
         else:
             build = ["{tox_root}/tools/ensure-venv services", f"{{tox_root}}/tools/ensure-venv {package}"]

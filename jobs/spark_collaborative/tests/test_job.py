@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import DAY
 from taar_common.artifacts import positive_hash
 from taar_common.storage import join_url
-from taar_fixtures.amo import generate_catalogue
 from taar_fixtures.handmade import addon, client, write_partition
-from taar_fixtures.telemetry import write_clients_daily
 from taar_spark_collaborative.cli import main
+from taar_testing.spark_jobs import files_under
 
-DAY = dt.date(2026, 11, 27)
-N_CLIENTS = 3000
 PREFIX = "addon_recommender"
 SMALL_MODEL = ("--rank", "6", "--max-iter", "5")
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> dict:
-    """3,000 generated clients over 2 days (dirty rows included); a list whitelist of 1 in 3 catalogue GUIDs."""
-    root = tmp_path_factory.mktemp("collaborative-input")
-    guids = sorted(generate_catalogue(300, 0).guids)
-    days = [DAY - dt.timedelta(days=1), DAY]
-    input_url = str(write_clients_daily(root, n_clients=N_CLIENTS, dates=days, seed=5, addon_guids=guids))
-    whitelist = guids[::3]
-    whitelist_url = root / "only_guids_top_200.json"
-    whitelist_url.write_text(json.dumps(whitelist))
-    return {"input": input_url, "whitelist": whitelist, "whitelist_url": str(whitelist_url)}
 
 
 def run_cli(*args: str) -> tuple[int, dict, str]:
@@ -147,14 +131,14 @@ def test_whitelist_collision_fails_naming_both_guids_and_publishes_nothing(small
     code, summary, _ = run_small(small_input)
     assert code == 1
     assert "'Aa@x' and 'BB@x' share item id" in summary["error"]
-    assert not Path(small_input["bucket"]).exists()
+    assert files_under(small_input["bucket"]) == []
 
 
 def test_missing_date_partition_fails_naming_it(small_input):
     code, summary, _ = run_small(small_input, date="20261128")
     assert code == 1
     assert "submission_date_s3=20261128" in summary["error"]
-    assert not Path(small_input["bucket"]).exists()
+    assert files_under(small_input["bucket"]) == []
 
 
 def test_no_whitelisted_addon_fails_and_publishes_nothing(small_input):
@@ -162,7 +146,7 @@ def test_no_whitelisted_addon_fails_and_publishes_nothing(small_input):
     code, summary, _ = run_small(small_input)
     assert code == 1
     assert "no release Firefox client" in summary["error"]
-    assert not Path(small_input["bucket"]).exists()
+    assert files_under(small_input["bucket"]) == []
 
 
 def test_help_explains_every_option():

@@ -2,72 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import random
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from taar_common.artifacts import check_artifact, positive_hash
+from conftest import DAY, model_args, write_models
 from taar_common.storage import join_url
-from taar_fixtures.amo import generate_catalogue
 from taar_fixtures.handmade import addon, client, write_partition
-from taar_fixtures.telemetry import CITIES, LOCALES, OS_NAMES, write_clients_daily
 from taar_spark_ensemble import transform
 from taar_spark_ensemble.cli import main
-
-DAY = dt.date(2026, 11, 27)
-DAYS = [DAY - dt.timedelta(days=k) for k in (2, 1, 0)]
-
-
-def write_models(folder: Path, whitelist: list[str], seed: int = 5) -> dict[str, str]:
-    """Hand-made artifacts in the published formats over `whitelist` (seeded)."""
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    top10 = {}
-    for locale in LOCALES:
-        picks = rng.sample(whitelist, 10)
-        weights = sorted((rng.random() / 10 for _ in picks), reverse=True)
-        top10[locale] = [[g, w] for g, w in zip(picks, weights, strict=True)]
-    donors = [
-        {"geo_city": rng.choice(list(CITIES)), "locale": rng.choice(list(LOCALES)), "os": rng.choice(list(OS_NAMES)),
-         "subsession_length": rng.uniform(0, 40000), "bookmark_count": rng.uniform(0, 500),
-         "tab_open_count": rng.uniform(0, 200), "total_uri": rng.uniform(0, 2000), "unique_tlds": rng.uniform(0, 80),
-         "active_addons": rng.sample(whitelist, 4)}
-        for _ in range(50)
-    ]  # fmt: skip
-    lr_curves = [[x / 10, [max(0.05, 3.0 - x / 5), 1.0]] for x in range(60)]
-    items = [{"id": positive_hash(g), "features": [rng.uniform(-1, 1) for _ in range(4)]} for g in whitelist]
-    mapping = {str(positive_hash(g)): {"id": g, "name": g, "isWebextension": True} for g in whitelist}
-    payloads = {"top10_dict": top10, "donors": donors, "lr_curves": lr_curves,
-                "item_matrix": items, "addon_mapping": mapping}  # fmt: skip
-    urls = {}
-    for name, payload in payloads.items():
-        check_artifact(name, payload, **({"addon_mapping": mapping} if name == "item_matrix" else {}))
-        (folder / f"{name}.json").write_text(json.dumps(payload))
-        urls[name] = str(folder / f"{name}.json")
-    whitelist_url = folder / "only_guids_top_200.json"
-    whitelist_url.write_text(json.dumps(whitelist))
-    urls["whitelist"] = str(whitelist_url)
-    return urls
-
-
-def model_args(urls: dict[str, str]) -> list[str]:
-    return [
-        "--whitelist-url", urls["whitelist"], "--locale-url", urls["top10_dict"], "--donors-url", urls["donors"],
-        "--lr-curves-url", urls["lr_curves"], "--item-matrix-url", urls["item_matrix"],
-        "--addon-mapping-url", urls["addon_mapping"],
-    ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> dict:
-    """2,000 generated clients over three days; a whitelist of 60 popular catalogue GUIDs."""
-    root = tmp_path_factory.mktemp("ensemble-input")
-    guids = list(generate_catalogue(80, 0).guids)
-    input_url = str(write_clients_daily(root, n_clients=2000, dates=DAYS, seed=3, addon_guids=guids))
-    return {"input": input_url, "models": write_models(root / "models", guids[:60])}
+from taar_testing.spark_jobs import files_under
 
 
 def run_cli(*args: str) -> tuple[int, dict, str]:
@@ -154,7 +99,7 @@ def test_missing_model_artifact_fails_naming_it(small, tmp_path):
     code, summary, _ = run_cli("--date", f"{DAY:%Y%m%d}", "--input", small["input"], *args, "--bucket", small["bucket"])
     assert code == 1
     assert missing in summary["error"]
-    assert not Path(small["bucket"]).exists()
+    assert files_under(small["bucket"]) == []
 
 
 def test_help_explains_every_option():

@@ -16,6 +16,7 @@ from taar_fixtures.handmade import addon, client, write_partition
 from taar_fixtures.telemetry import write_clients_daily
 from taar_spark_locale.cli import main
 from taar_spark_locale.transform import laplace_noise
+from taar_testing.spark_jobs import files_under
 
 DAY = dt.date(2026, 11, 27)
 DATES = [DAY - dt.timedelta(days=k) for k in (2, 1, 0)]
@@ -145,7 +146,7 @@ def test_missing_run_date_partition_fails_naming_it(small_input):
     code, summary, _ = run_small(small_input, date="20261128")
     assert code == 1
     assert "submission_date_s3=20261128" in summary["error"]
-    assert not Path(small_input["bucket"]).exists()
+    assert files_under(small_input["bucket"]) == []
 
 
 def test_missing_whitelist_fails_naming_the_url(small_input, tmp_path):

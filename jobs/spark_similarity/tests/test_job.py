@@ -20,6 +20,7 @@ from taar_fixtures.handmade import write_partition
 from taar_fixtures.telemetry import generate_client_ids, write_clients_daily
 from taar_spark_similarity.cli import main
 from taar_testing.dataproc import build_bundle, cluster_environment, spark_submit
+from taar_testing.spark_jobs import files_under
 
 N_CLIENTS = 400
 N_DONORS = 20
@@ -101,7 +102,7 @@ def test_empty_whitelist_fails(telemetry: dict[str, Any], tmp_path: Path) -> Non
     result, summary = run_job("--input", telemetry["input"], "--whitelist-url", str(empty), *SMALL,
                               "--bucket", str(tmp_path))  # fmt: skip
     assert result.exit_code == 1 and "empty" in summary["error"] and str(empty) in summary["error"]
-    assert not (tmp_path / "taar").exists()
+    assert files_under(tmp_path / "taar") == []
 
 
 def test_missing_whitelist_fails_naming_the_url(telemetry: dict[str, Any], tmp_path: Path) -> None:
@@ -140,4 +141,4 @@ def test_no_qualifying_client_fails_and_publishes_nothing(tmp_path: Path) -> Non
                               "--bucket", str(tmp_path / "out"))  # fmt: skip
     assert result.exit_code == 1 and "NoDonorsError" in summary["error"]
     assert summary["counts"]["null_client_id_rows"] == 1
-    assert not (tmp_path / "out").exists()
+    assert files_under(tmp_path / "out") == []

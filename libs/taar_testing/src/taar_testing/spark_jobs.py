@@ -123,6 +123,13 @@ def run_job(module: str, args: list[str], *, master: str, timeout_s: float = 900
     return JobRun(process.returncode, summary, stderr, heaps)
 
 
+def files_under(root: Path | str) -> list[str]:
+    """Every file under `root`, hidden ones (a lease left behind) included: a failed run must leave
+    none. Empty folders do not count: the lease's local folder is not an object on GCS or S3."""
+    root = Path(root)
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
 def published_files(root: Path) -> dict[str, bytes]:
     """Every artifact under `root` (relative path -> bytes), leaving out hidden files (leases)."""
     return {
