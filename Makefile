@@ -35,7 +35,7 @@ test: envs
 
 # Only the env that runs tools/demo.py; the demo then builds the envs its steps use (and says so).
 demo:
-	@PYTHON=$(PYTHON) tools/ensure-venv libs/taar_common --check 2>/dev/null || echo "make demo: building .venv/taar_common first (runs the demo; ~30 s)"
+	@PYTHON=$(PYTHON) tools/ensure-venv libs/taar_common --check 2>/dev/null || echo "make demo: building .venv/taar_common first (runs the demo; ~1 min with pyspark's wheel, built once)"
 	@PYTHON=$(PYTHON) tools/ensure-venv libs/taar_common
 	@.venv/taar_common/bin/python tools/demo.py $(if $(BUCKET),--bucket $(BUCKET)) $(if $(DATE),--date $(DATE))
 

@@ -59,7 +59,19 @@ def test_job_runs_from_its_declared_dependencies(job):
 
 def test_taar_common_runs_from_its_declared_dependencies():
     python, env = fresh_venv("taar_common", str(ROOT / "libs" / "taar_common"))
-    modules = ["storage", "publish", "artifacts", "cli", "http", "sensor", "hashing", "dates"]
+    modules = [
+        "storage",
+        "publish",
+        "artifacts",
+        "logs",
+        "summary",
+        "options",
+        "amo",
+        "http",
+        "sensor",
+        "hashing",
+        "dates",
+    ]
     code = "import importlib\n" + "".join(f"importlib.import_module('taar_common.{m}')\n" for m in modules)
     imported = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, cwd=SCRATCH)
     assert imported.returncode == 0, imported.stderr[-3000:]

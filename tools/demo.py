@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taar_common.amo import AMO_BUCKET, AMO_PREFIX
 from taar_common.artifacts import artifact_spec, check_artifact
 from taar_common.dates import DATA_DAY_HELP, compact, data_day, parse_date
 from taar_common.storage import DATA_ROOT_ENV, Storage, join_url, local_data_root, resolve_bucket_url
@@ -51,10 +52,9 @@ SPARK_ENVS = {
     "jobs/spark_collaborative",
     "jobs/spark_ensemble",
 }
-# Measured on a fresh clone, warm uv cache, 2 busy cores: ~20 s per env, 4.5-7 min per Spark env
-# (uv unpacks and installs the ~300 MB pyspark sdist into each); a cold cache downloads it first.
-ENV_BUILD_S = {"spark": 330, "other": 20}
-AMO_PREFIX = "telemetry-ml/addon_recommender"
+# Measured on a fresh clone, 2 cores: ~15 s per env, ~20 s per Spark env (pyspark's wheel is built
+# once into .venv/wheelhouse by the first env, before the demo starts).
+ENV_BUILD_S = {"spark": 20, "other": 15}
 AMO_ADDONS = 3000
 CLIENTS = 50_000
 DAYS = 3
@@ -186,7 +186,7 @@ def ensure_envs(log_dir: Path, heartbeat_s: float) -> None:
     names = ", ".join(Path(p).name for p in stale)
     print(
         f"environments: building {len(stale)} of the {len(DEMO_ENVS)} the demo uses ({names}); "
-        f"roughly {estimate / 60:.0f} min with a warm uv cache, longer when pyspark must be downloaded",
+        f"roughly {max(1, round(estimate / 60))} min, longer when pyspark must be downloaded",
         flush=True,
     )
     progress = Progress(len(stale), heartbeat_s)
@@ -421,11 +421,11 @@ def pipeline(day: dt.date, amo_url: str, buckets: dict[str, str], data_root: Pat
 
 
 ARTIFACTS = [
-    ("amodump", "telemetry-parquet", AMO_PREFIX, "extended_addons_database"),
-    ("amowhitelist", "telemetry-parquet", AMO_PREFIX, "whitelist_addons_database"),
-    ("amowhitelist", "telemetry-parquet", AMO_PREFIX, "featured_addons_database"),
-    ("amowhitelist", "telemetry-parquet", AMO_PREFIX, "featured_whitelist_addons"),
-    ("update_whitelist", "telemetry-parquet", AMO_PREFIX, "only_guids_top_200"),
+    ("amodump", AMO_BUCKET, AMO_PREFIX, "extended_addons_database"),
+    ("amowhitelist", AMO_BUCKET, AMO_PREFIX, "whitelist_addons_database"),
+    ("amowhitelist", AMO_BUCKET, AMO_PREFIX, "featured_addons_database"),
+    ("amowhitelist", AMO_BUCKET, AMO_PREFIX, "featured_whitelist_addons"),
+    ("update_whitelist", AMO_BUCKET, AMO_PREFIX, "only_guids_top_200"),
     ("spark_lite", "telemetry-parquet", "taar/lite", "guid_coinstallation"),
     ("spark_lite", "telemetry-parquet", "taar/lite", "guid_install_ranking"),
     ("spark_locale", "telemetry-private-analysis-2", "taar/locale", "top10_dict"),

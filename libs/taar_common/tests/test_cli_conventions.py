@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import json
+import logging
 import warnings
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
-from taar_common.cli import RunSummary, date_option, job_version, resolve_storage_args, standard_flags, storage_options
 from taar_common.dates import data_day, parse_date
+from taar_common.options import date_option, job_version, output_options, standard_flags
 from taar_common.sensor import main as wait_for_main
 from taar_common.storage import DATA_ROOT_ENV, local_data_root, resolve_bucket_url
+from taar_common.summary import RunSummary
 
 
 def test_dates_in_both_forms():
@@ -28,26 +30,35 @@ def test_bucket_forms():
     assert resolve_bucket_url("s3://legacy/", "x") == "s3://legacy"
     assert resolve_bucket_url(None, "telemetry-parquet") == str(Path("taar-data/telemetry-parquet").resolve())
     assert resolve_bucket_url("file:///tmp/out", "x") == "/tmp/out"
-    assert resolve_storage_args(None, "gbucket", None, "x") == "gs://gbucket"
-    assert resolve_storage_args(None, None, "sbucket", "x") == "s3://sbucket"
-    with pytest.raises(click.UsageError):
-        resolve_storage_args("a", "b", None, "x")
 
 
 @click.command()
 @date_option()
-@storage_options("telemetry-parquet", "p/")
+@output_options("telemetry-parquet", "p/")
 @click.option("--fail", is_flag=True)
-def demo_command(run_date, bucket, gcs_bucket, s3_bucket, prefix, compress, fail):
+def demo_command(run_date, target, fail):
     summary = RunSummary("demo")
 
     def job():
         summary.count("rows", 3)
-        summary.add_artifact(resolve_storage_args(bucket, gcs_bucket, s3_bucket, "telemetry-parquet"))
+        summary.add_artifact(target.bucket_url)
         if fail:
             raise RuntimeError("boom at s3://b/k")
 
     summary.run(job)
+
+
+def test_the_output_target_takes_one_bucket_form():
+    def bucket_of(*args: str) -> str:
+        result = CliRunner().invoke(demo_command, ["--date", "20261127", *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout.strip())["artifacts"][0]
+
+    assert bucket_of("--gcs-bucket", "gbucket") == "gs://gbucket"
+    assert bucket_of("--s3-bucket", "sbucket") == "s3://sbucket"
+    assert bucket_of("--bucket", "telemetry-parquet") == "gs://telemetry-parquet"
+    both = CliRunner().invoke(demo_command, ["--bucket", "bucket-a", "--gcs-bucket", "bucket-b"])
+    assert both.exit_code == 2 and "give only one of --bucket, --gcs-bucket, --s3-bucket" in both.output
 
 
 def test_summary_is_one_json_line_and_exit_codes():
@@ -115,6 +126,22 @@ def test_standard_flags_give_every_job_h_v_and_version():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert "Show this message" in runner.invoke(spark_style, ["-h"]).stdout
+
+
+@click.command()
+@date_option()
+def quiet_command(run_date):
+    logging.getLogger("taar_test").debug("DEBUG LINE")
+    logging.getLogger("taar_test").info("INFO LINE")
+
+
+def test_a_command_without_its_own_verbose_gets_one_that_configures_logging():
+    runner = CliRunner()
+    plain, verbose = runner.invoke(quiet_command, []), runner.invoke(quiet_command, ["-v"])
+    assert plain.exit_code == verbose.exit_code == 0
+    assert "INFO LINE" in plain.stderr and "DEBUG LINE" not in plain.stderr
+    assert "DEBUG LINE" in verbose.stderr
+    assert "-v, --verbose" in runner.invoke(quiet_command, ["-h"]).stdout
 
 
 def test_version_is_the_installed_distribution_of_the_command():

@@ -9,13 +9,14 @@ import subprocess
 import sys
 
 import pytest
-from taar_common.cli import RedactingFormatter, redact
+from taar_common.logs import RedactingFormatter, redact
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETKEY"
 FAKE_KEY_ID = "AKIA" + "ABCDEFGHIJKLMNOP"  # assembled so repo scans do not flag a fake key
 SCRIPT = """
 import logging
-from taar_common.cli import RunSummary, configure_logging
+from taar_common.logs import configure_logging
+from taar_common.summary import RunSummary
 configure_logging()
 log = logging.getLogger("job")
 import os
@@ -90,7 +91,8 @@ def test_urls_without_credentials_are_untouched():
 
 SIGNED_URL_SCRIPT = """
 import logging
-from taar_common.cli import RunSummary, configure_logging
+from taar_common.logs import configure_logging
+from taar_common.summary import RunSummary
 configure_logging()
 URL = "http://TOKENONLY77@amo.example/api/?X-Amz-Signature=deadbeefcafe&sig=sigsecret42&X-Goog-Signature=goog99sig"
 logging.getLogger("job").info("fetching %s", URL)

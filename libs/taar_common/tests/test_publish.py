@@ -8,10 +8,17 @@ import os
 
 import pytest
 from taar_common.artifacts import ArtifactCheckError
-from taar_common.cli import RunSummary
 from taar_common.lease import Lease, LeaseHeldError, lease_url
-from taar_common.publish import PublishGuardError, PublishPolicy, PublishTarget, publish_all, publish_artifact
+from taar_common.publish import (
+    OutputTarget,
+    PublishGuardError,
+    PublishPolicy,
+    PublishTarget,
+    publish_all,
+    publish_artifact,
+)
 from taar_common.storage import Storage, StorageError, join_url
+from taar_common.summary import RunSummary
 
 DAY = dt.date(2026, 11, 27)
 GOOD = {"a@x": {"b@x": 2}, "b@x": {"a@x": 2}}
@@ -185,11 +192,11 @@ def test_a_run_holding_its_lease_from_the_start_refuses_a_second_run_before_any_
         assert storage.exists(lease_url(storage_root, "p/", "t"))  # held while the job computes
         publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")  # reuses the run's lease
 
-    RunSummary("t").run(job, lease_on=(storage_root, "p/"))
+    RunSummary("t").run(job, lease_on=OutputTarget(storage_root, "p/"))
     assert worked == [True] and not storage.exists(lease_url(storage_root, "p/", "t"))
     with Lease(storage, lease_url(storage_root, "p/", "t"), "t") as held:
         with pytest.raises(SystemExit) as exited:
-            RunSummary("t").run(lambda: worked.append(False), lease_on=(storage_root, "p/"))
+            RunSummary("t").run(lambda: worked.append(False), lease_on=OutputTarget(storage_root, "p/"))
     assert exited.value.code == 1 and worked == [True]  # the second run never started its work
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["status"] == "failed" and f"run_id={held.run_id}" in summary["error"]

@@ -13,13 +13,14 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from taar_common.cli import RunSummary, publish_policy, storage_options
+from taar_common.options import output_options
+from taar_common.summary import RunSummary
 
 
 @click.command()
-@storage_options("telemetry-parquet", "p/")
-def work_command(bucket, gcs_bucket, s3_bucket, prefix, compress):
-    policy = publish_policy()
+@output_options("telemetry-parquet", "p/")
+def work_command(target):
+    policy = target.policy
     RunSummary("demo").run(lambda: click.echo(f"WORK {policy.max_shrink} {policy.allow_shrink} {policy.lease_ttl}"))
 
 
@@ -50,7 +51,7 @@ def test_credentials_in_a_refused_bucket_url_are_masked():
     assert "hunter2pass" not in result.output and "host/x" in result.output
 
 
-def test_publish_policy_options_reach_the_job_without_new_arguments():
+def test_publish_policy_options_reach_the_job_in_its_target():
     default = CliRunner().invoke(work_command, [])
     assert default.exit_code == 0, default.output
     assert "WORK 0.2 False 6:00:00" in default.output
@@ -60,7 +61,8 @@ def test_publish_policy_options_reach_the_job_without_new_arguments():
 
 KILLED_PUBLISH = """
 import os, sys, time
-from taar_common.cli import RunSummary, configure_logging
+from taar_common.logs import configure_logging
+from taar_common.summary import RunSummary
 from taar_common.publish import PublishTarget, publish_all
 from taar_common.storage import Storage
 import datetime as dt

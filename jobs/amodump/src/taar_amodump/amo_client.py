@@ -6,12 +6,10 @@ import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from taar_common.amo import PAGE_SIZE
 from taar_common.http import TimeoutSession, fetch_json
 
 from taar_amodump.transform import SearchPage, VersionsPage, parse_search_page, parse_versions_page
-
-PAGE_SIZE = 50
-"""AMO's maximum `page_size`."""
 
 LISTING_FILTERS: dict[str, str] = {"app": "firefox", "type": "extension"}
 """What the recommender considers: Firefox extensions (AMO also lists themes, dictionaries...)."""

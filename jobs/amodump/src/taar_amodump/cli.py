@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from fractions import Fraction
+from typing import Any
 
 import click
-from taar_common.cli import (
-    RunSummary,
-    amo_api_options,
-    check_storage_url,
-    compression,
-    configure_logging,
-    date_option,
-    publish_policy,
-    resolve_storage_args,
-    storage_options,
-)
+from taar_common.amo import AMO_BUCKET, AMO_PREFIX, AmoApi, amo_api_options
+from taar_common.options import check_storage_url, date_option, output_options
+from taar_common.publish import OutputTarget
+from taar_common.summary import RunSummary
 
-from taar_amodump.job import DEFAULT_REFRESH_FRACTION, RESULT_WINDOW, AmodumpOptions, run_amodump
-
-DEFAULT_BUCKET = "telemetry-parquet"
-DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
+from taar_amodump.job import DEFAULT_REFRESH_FRACTION, RESULT_WINDOW, AmodumpRun, run_amodump
 
 
 def _fraction(ctx: click.Context, param: click.Parameter, value: str) -> Fraction:
@@ -36,7 +26,7 @@ def _fraction(ctx: click.Context, param: click.Parameter, value: str) -> Fractio
 
 @click.command()
 @date_option()
-@storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
+@output_options(AMO_BUCKET, AMO_PREFIX)
 @amo_api_options
 @click.option("--workers", type=click.IntRange(1, 256), default=32, show_default=True, help="Concurrent HTTP requests.")
 @click.option(
@@ -70,52 +60,21 @@ def _fraction(ctx: click.Context, param: click.Parameter, value: str) -> Fractio
     "one weekly). New add-ons are always read.",
 )
 @click.option("--full", is_flag=True, help="Read every add-on's versions; ignore any previous dump.")
-@click.option("--progress-interval", type=float, default=5.0, show_default=True, help="Seconds between progress lines.")
-@click.option("--verbose", is_flag=True, help="Debug logging (every retry).")
-def main(
-    run_date: dt.date,
-    bucket: str | None,
-    gcs_bucket: str | None,
-    s3_bucket: str | None,
-    prefix: str,
-    compress: str,
-    amo_url: str,
-    workers: int,
-    max_missing: int,
-    result_window: int,
-    previous_url: str | None,
-    refresh_fraction: Fraction,
-    full: bool,
-    http_timeout: float,
-    retries: int,
-    retry_backoff: float,
-    progress_interval: float,
-    verbose: bool,
-) -> None:
+@click.option(
+    "--progress-interval",
+    "progress_interval_s",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds between progress lines.",
+)
+def main(target: OutputTarget, amo: AmoApi, **settings: Any) -> None:
     """Dump every AMO extension (beyond the 25,000 search window) with its first_create_date
     to PREFIX/extended_addons_database[YYYYMMDD].json, re-reading versions only for new add-ons
     and a daily share of known ones unless --full."""
-    configure_logging(verbose)
-    options = AmodumpOptions(
-        amo_url=amo_url,
-        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
-        prefix=prefix,
-        day=run_date,
-        workers=workers,
-        max_missing=max_missing,
-        compress=compression(compress),
-        result_window=result_window,
-        http_timeout_s=http_timeout,
-        retries=retries,
-        retry_backoff_s=retry_backoff,
-        progress_interval_s=progress_interval,
-        previous_url=previous_url,
-        full=full,
-        refresh_fraction=refresh_fraction,
-        policy=publish_policy(),
-    )
+    run = AmodumpRun(target=target, amo=amo, **settings)
     summary = RunSummary("amodump")
-    summary.run(lambda: run_amodump(options, summary), lease_on=(options.bucket_url, options.prefix))
+    summary.run(lambda: run_amodump(run, summary), lease_on=target)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from taar_common.cli import RunSummary
-from taar_common.http import HttpStats, build_http_session
-from taar_common.publish import PublishPolicy, PublishTarget, artifact_urls, publish_all
+from taar_common.amo import AmoApi
+from taar_common.http import HttpStats
+from taar_common.publish import OutputTarget, artifact_urls, publish_all
 from taar_common.storage import Storage
+from taar_common.summary import RunSummary
 
 from taar_amodump.amo_client import AmoClient
 from taar_amodump.crawler import RESULT_WINDOW, Crawl, ListingError, crawl_catalogue
@@ -23,7 +24,7 @@ log = logging.getLogger("taar_amodump")
 ARTIFACT = "extended_addons_database.json"
 DEFAULT_REFRESH_FRACTION = Fraction(1, 7)
 
-__all__ = ["ARTIFACT", "RESULT_WINDOW", "AmodumpOptions", "ListingError", "TooManyMissingError", "run_amodump"]
+__all__ = ["ARTIFACT", "RESULT_WINDOW", "AmodumpRun", "ListingError", "TooManyMissingError", "run_amodump"]
 
 
 class TooManyMissingError(RuntimeError):
@@ -35,39 +36,33 @@ class PreviousDumpError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class AmodumpOptions:
-    amo_url: str
-    bucket_url: str
-    prefix: str
-    day: dt.date
+class AmodumpRun:
+    amo: AmoApi
+    run_date: dt.date
+    target: OutputTarget
     workers: int = 8
     max_missing: int = 0
-    compress: str | None = None
     result_window: int = RESULT_WINDOW
-    http_timeout_s: float = 30.0
-    retries: int = 8
-    retry_backoff_s: float = 0.25
     progress_interval_s: float = 5.0
     previous_url: str | None = None
     full: bool = False
     refresh_fraction: Fraction = DEFAULT_REFRESH_FRACTION
-    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
-def load_previous_dump(options: AmodumpOptions, storage: Storage) -> tuple[str | None, dict[str, Any] | None]:
+def load_previous_dump(run: AmodumpRun, storage: Storage) -> tuple[str | None, dict[str, Any] | None]:
     """(URL, dump) to reuse first_create_dates from: `--previous`, else the current latest copy
     when it exists and parses; (None, None) with `--full` or when there is none."""
-    if options.full:
+    if run.full:
         return None, None
-    if options.previous_url:
+    if run.previous_url:
         try:
-            dump = storage.read_json(options.previous_url)
+            dump = storage.read_json(run.previous_url)
         except Exception as exc:
-            raise PreviousDumpError(f"--previous {options.previous_url} is not readable: {exc}") from exc
+            raise PreviousDumpError(f"--previous {run.previous_url} is not readable: {exc}") from exc
         if not isinstance(dump, dict):
-            raise PreviousDumpError(f"--previous {options.previous_url} is not a {{guid: record}} object")
-        return options.previous_url, dump
-    latest = artifact_urls(options.bucket_url, options.prefix, ARTIFACT, options.day, options.compress)[1]
+            raise PreviousDumpError(f"--previous {run.previous_url} is not a {{guid: record}} object")
+        return run.previous_url, dump
+    latest = artifact_urls(run.target.bucket_url, run.target.prefix, ARTIFACT, run.run_date, run.target.compress)[1]
     try:
         if not storage.exists(latest):
             log.info("no previous dump at %s: full run", latest)
@@ -82,26 +77,19 @@ def load_previous_dump(options: AmodumpOptions, storage: Storage) -> tuple[str |
     return latest, dump
 
 
-def extract(options: AmodumpOptions, reuse: dict[str, str], summary: RunSummary) -> Crawl:
+def extract(run: AmodumpRun, reuse: dict[str, str], summary: RunSummary) -> Crawl:
     """Crawl AMO over one retrying session (its request counts go to the summary)."""
     stats = HttpStats()
-    session = build_http_session(
-        retries=options.retries,
-        backoff_factor=options.retry_backoff_s,
-        timeout=(min(5.0, options.http_timeout_s), options.http_timeout_s),
-        pool_size=options.workers,
-        stats=stats,
-        user_agent="taar-amodump",
-    )
+    session = run.amo.session(stats=stats, user_agent="taar-amodump", pool_size=run.workers)
     try:
         with summary.timed("dump"):
             return crawl_catalogue(
-                AmoClient(session, options.amo_url),
-                workers=options.workers,
+                AmoClient(session, run.amo.url),
+                workers=run.workers,
                 stats=stats,
                 reuse=reuse,
-                result_window=options.result_window,
-                progress_interval_s=options.progress_interval_s,
+                result_window=run.result_window,
+                progress_interval_s=run.progress_interval_s,
             )
     finally:
         summary.counts.update(stats.as_dict())
@@ -125,28 +113,28 @@ def _summarise(crawl: Crawl, summary: RunSummary) -> None:
         summary.details["missing"] = crawl.missing
 
 
-def run_amodump(options: AmodumpOptions, summary: RunSummary, storage: Storage | None = None) -> None:
+def run_amodump(run: AmodumpRun, summary: RunSummary, storage: Storage | None = None) -> None:
     """Crawl (reusing the previous dump where allowed), enforce `--max-missing`, check, publish."""
     storage = storage or Storage()
-    previous_url, previous = load_previous_dump(options, storage)
-    reuse = reusable_first_create_dates(previous, options.day, options.refresh_fraction) if previous else {}
+    previous_url, previous = load_previous_dump(run, storage)
+    reuse = reusable_first_create_dates(previous, run.run_date, run.refresh_fraction) if previous else {}
     summary.details["mode"] = "incremental" if previous is not None else "full"
     summary.details["previous"] = previous_url
-    summary.details["refresh_fraction"] = str(options.refresh_fraction)
-    crawl = extract(options, reuse, summary)
+    summary.details["refresh_fraction"] = str(run.refresh_fraction)
+    crawl = extract(run, reuse, summary)
     _summarise(crawl, summary)
-    if len(crawl.missing) > options.max_missing:
+    if len(crawl.missing) > run.max_missing:
         shown = ", ".join(sorted(crawl.missing)[:10])
         raise TooManyMissingError(
-            f"{len(crawl.missing)} add-ons failed after retries (> --max-missing {options.max_missing}): {shown}"
+            f"{len(crawl.missing)} add-ons failed after retries (> --max-missing {run.max_missing}): {shown}"
         )
     records = build_dump(crawl.listed, crawl.first_create_dates)
     with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
         publish_all(
             storage,
-            PublishTarget(options.bucket_url, options.prefix, options.day, options.compress),
+            run.target.on(run.run_date),
             {ARTIFACT: records},
             summary,
             job="amodump",
-            policy=options.policy,
+            policy=run.target.policy,
         )

@@ -5,26 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from taar_common.cli import (
-    RunSummary,
-    check_storage_url,
-    compression,
-    configure_logging,
-    date_option,
-    publish_policy,
-    resolve_storage_args,
-    storage_options,
-)
+from taar_common.amo import AMO_BUCKET, AMO_PREFIX
+from taar_common.options import check_storage_url, date_option, output_options
+from taar_common.publish import OutputTarget
+from taar_common.summary import RunSummary
 
-from taar_amowhitelist.job import AmowhitelistOptions, run_amowhitelist
-
-DEFAULT_BUCKET = "telemetry-parquet"
-DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
+from taar_amowhitelist.job import AmowhitelistRun, run_amowhitelist
 
 
 @click.command()
 @date_option("Run date (YYYYMMDD or YYYY-MM-DD): the age rule counts back from it; names the dated copies.")
-@storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
+@output_options(AMO_BUCKET, AMO_PREFIX)
 @click.option("--min-rating", type=float, default=3.0, show_default=True, help="Lowest ratings.average kept.")
 @click.option(
     "--min-age",
@@ -38,34 +29,24 @@ DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
     callback=check_storage_url,
     help="Read this dump instead of PREFIX/extended_addons_database<DATE>.json (else the latest copy).",
 )
-@click.option("--verbose", is_flag=True, help="Debug logging.")
 def main(
     run_date: dt.date,
-    bucket: str | None,
-    gcs_bucket: str | None,
-    s3_bucket: str | None,
-    prefix: str,
-    compress: str,
     min_rating: float,
     min_age: int,
     dump_url: str | None,
-    verbose: bool,
+    target: OutputTarget,
 ) -> None:
     """Publish whitelist_addons_database, featured_addons_database and featured_whitelist_addons
     (dated and latest) from the AMO dump in the same place."""
-    configure_logging(verbose)
-    options = AmowhitelistOptions(
-        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
-        prefix=prefix,
-        day=run_date,
+    run = AmowhitelistRun(
+        target=target,
+        run_date=run_date,
         min_rating=min_rating,
         min_age_days=min_age,
-        compress=compression(compress),
-        policy=publish_policy(),
         dump_url=dump_url,
     )
     summary = RunSummary("amowhitelist")
-    summary.run(lambda: run_amowhitelist(options, summary), lease_on=(options.bucket_url, options.prefix))
+    summary.run(lambda: run_amowhitelist(run, summary), lease_on=target)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from taar_common.cli import RunSummary
 from taar_common.dates import compact
-from taar_common.publish import PublishPolicy, PublishTarget, publish_all
+from taar_common.publish import OutputTarget, publish_all
 from taar_common.storage import NotFoundError, Storage, join_url
+from taar_common.summary import RunSummary
 
 from taar_amowhitelist.transform import select_addon_lists, validate_dump
 
@@ -20,24 +20,21 @@ OUTPUTS = ("whitelist_addons_database", "featured_addons_database", "featured_wh
 
 
 @dataclass(frozen=True)
-class AmowhitelistOptions:
-    bucket_url: str
-    prefix: str
-    day: dt.date
+class AmowhitelistRun:
+    run_date: dt.date
+    target: OutputTarget
     min_rating: float = 3.0
     min_age_days: int = 60
-    compress: str | None = None
     dump_url: str | None = None
-    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
-def locate_dump(storage: Storage, options: AmowhitelistOptions) -> str:
+def locate_dump(storage: Storage, run: AmowhitelistRun) -> str:
     """`--dump-url`, else the dump dated `--date`, else the latest dump (`.json` or `.json.bz2`)."""
-    if options.dump_url:
-        return options.dump_url
+    if run.dump_url:
+        return run.dump_url
     candidates = [
-        join_url(options.bucket_url, options.prefix, f"{DUMP}{compact(options.day)}.json"),
-        join_url(options.bucket_url, options.prefix, f"{DUMP}.json"),
+        join_url(run.target.bucket_url, run.target.prefix, f"{DUMP}{compact(run.run_date)}.json"),
+        join_url(run.target.bucket_url, run.target.prefix, f"{DUMP}.json"),
     ]
     for url in candidates:
         if storage.exists(url) or storage.exists(url + ".bz2"):
@@ -47,17 +44,15 @@ def locate_dump(storage: Storage, options: AmowhitelistOptions) -> str:
     )
 
 
-def run_amowhitelist(options: AmowhitelistOptions, summary: RunSummary, storage: Storage | None = None) -> None:
+def run_amowhitelist(run: AmowhitelistRun, summary: RunSummary, storage: Storage | None = None) -> None:
     """Read the dump, apply the rules relative to `--date`, publish the three databases."""
     storage = storage or Storage()
     with summary.timed("read"):
-        dump_url = locate_dump(storage, options)
+        dump_url = locate_dump(storage, run)
         log.info("reading the AMO dump %s", dump_url)
         dump = validate_dump(storage.read_artifact(dump_url), dump_url)
     summary.details["dump"] = dump_url
-    lists = select_addon_lists(
-        dump, run_date=options.day, min_rating=options.min_rating, min_age_days=options.min_age_days
-    )
+    lists = select_addon_lists(dump, run_date=run.run_date, min_rating=run.min_rating, min_age_days=run.min_age_days)
     summary.count("dump_addons", len(dump))
     summary.count("whitelist", len(lists.whitelist))
     summary.count("featured", len(lists.featured))
@@ -67,9 +62,9 @@ def run_amowhitelist(options: AmowhitelistOptions, summary: RunSummary, storage:
     with summary.timed("publish"):  # all three checked, then written as one set under the job's lease
         publish_all(
             storage,
-            PublishTarget(options.bucket_url, options.prefix, options.day, options.compress),
+            run.target.on(run.run_date),
             {f"{name}.json": payload for name, payload in payloads.items()},
             summary,
             job="amowhitelist",
-            policy=options.policy,
+            policy=run.target.policy,
         )

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from taar_common.cli import DATE, RunSummary, configure_logging, standard_flags
 from taar_common.dates import DATA_DAY_HELP, data_day
 from taar_common.hashing import hash_client_id
+from taar_common.options import DATE, standard_flags
 from taar_common.storage import Storage, resolve_bucket_url
+from taar_common.summary import RunSummary
 
 from taar_profile_bigtable import job, options
 from taar_profile_bigtable.settings import (
@@ -48,9 +49,8 @@ log = logging.getLogger("taar_profile_bigtable")
 @options.avro_options
 @options.load_options
 @options.target_options
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.pass_context
-def main(ctx: click.Context, day: dt.date, engine: str, verbose: bool, **o: Any) -> None:
+def main(ctx: click.Context, day: dt.date, engine: str, **o: Any) -> None:
     """Load TAAR client profiles: clients_last_seen -> temp table -> Avro -> Bigtable.
 
     Give exactly one stage flag per call (the scheduler runs them in order), or use
@@ -58,7 +58,6 @@ def main(ctx: click.Context, day: dt.date, engine: str, verbose: bool, **o: Any)
     """
     if ctx.invoked_subcommand is not None:
         return
-    configure_logging(verbose)
     chosen = [stage for stage in job.STAGES if o.pop(stage)]
     if len(chosen) != 1:
         flags = ", ".join("--" + stage.replace("_", "-") for stage in job.STAGES)
@@ -113,7 +112,6 @@ def profile_store(
 @options.target_options
 def get_profile(client_id: str | None, hashed_client_id: str | None, **target: Any) -> None:
     """Print one stored profile as decoded JSON (exit 1 when absent)."""
-    configure_logging()
     if bool(client_id) == bool(hashed_client_id):
         raise click.UsageError("give one of --client-id or --hashed-client-id")
     key = hashed_client_id or hash_client_id(client_id)

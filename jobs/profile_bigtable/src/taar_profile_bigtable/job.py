@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from taar_common.cli import RunSummary
 from taar_common.storage import Storage
+from taar_common.summary import RunSummary
 
 from taar_profile_bigtable import avro_files, loader
 from taar_profile_bigtable.settings import (

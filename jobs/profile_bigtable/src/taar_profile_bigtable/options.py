@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from taar_common.cli import check_bucket_option
+from taar_common.options import check_bucket_option
 from taar_common.storage import LOCAL_DATA_ROOT
 
 from taar_profile_bigtable import identifiers

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
-from taar_common.cli import (
-    RunSummary,
-    compression,
-    configure_logging,
-    date_option,
-    publish_policy,
-    resolve_storage_args,
-    storage_options,
-)
+from taar_common.options import date_option, output_options
+from taar_common.publish import OutputTarget
 from taar_common.spark import spark_job_options
+from taar_common.summary import RunSummary
 from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_collaborative import job, transform
@@ -57,41 +52,27 @@ WHITELIST = "only_guids_top_200.json"
     show_default=True,
     help="Seed of ALS's initial factors (the only random step): same seed and input, same bytes.",
 )
-@storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@output_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
 def main(
     run_date: dt.date,
     input_url: str,
     whitelist_url: str | None,
     num_days: int,
-    rank: int,
-    reg_param: float,
-    alpha: float,
-    max_iter: int,
-    seed: int,
-    bucket: str | None,
-    gcs_bucket: str | None,
-    s3_bucket: str | None,
-    prefix: str,
-    compress: str,
     master: str | None,
-    verbose: bool,
+    target: OutputTarget,
+    **als: Any,
 ) -> None:
     """Publish item_matrix.json ([{"id": item id, "features": [...]}, ...], implicit-feedback ALS
     item factors) and addon_mapping.json ({"<item id>": {"id": guid, "name": ..., "isWebextension":
     true}}) from the valid whitelisted add-ons of each release Firefox client's latest row over
     --num-days days up to --date."""
-    configure_logging(verbose)
     run = job.CollaborativeRun(
         run_date=run_date,
         input_url=input_url,
         whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
         num_days=num_days,
-        als=transform.AlsParams(rank=rank, reg_param=reg_param, alpha=alpha, max_iter=max_iter, seed=seed),
-        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
-        prefix=prefix,
-        compress=compression(compress),
-        policy=publish_policy(),
+        als=transform.AlsParams(**als),
+        target=target,
     )
     summary = RunSummary("spark_collaborative")
-    summary.run(lambda: job.main(run, summary, master), lease_on=(run.bucket_url, run.prefix))
+    summary.run(lambda: job.main(run, summary, master), lease_on=target)

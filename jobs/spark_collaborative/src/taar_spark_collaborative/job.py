@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from taar_common.cli import RunSummary
-from taar_common.publish import PublishPolicy, PublishTarget, publish_all
+from taar_common.publish import OutputTarget, publish_all
 from taar_common.spark import (
     InputError,
     existing_partitions,
@@ -20,6 +19,7 @@ from taar_common.spark import (
     spark_session,
 )
 from taar_common.storage import Storage
+from taar_common.summary import RunSummary
 from taar_common.whitelist import whitelist_guids
 
 from taar_spark_collaborative import transform
@@ -51,10 +51,7 @@ class CollaborativeRun:
     whitelist_url: str
     num_days: int
     als: transform.AlsParams
-    bucket_url: str
-    prefix: str
-    compress: str | None
-    policy: PublishPolicy = field(default_factory=PublishPolicy)
+    target: OutputTarget
 
     @property
     def days(self) -> list[dt.date]:
@@ -133,11 +130,11 @@ def run(spark: SparkSession, storage: Storage, run: CollaborativeRun, summary: R
     with summary.timed("publish"):  # both checked before either is written, under the job's lease
         publish_all(
             storage,
-            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            run.target.on(run.run_date),
             {"item_matrix.json": matrix, "addon_mapping.json": mapping},
             summary,
             job="spark_collaborative",
-            policy=run.policy,
+            policy=run.target.policy,
             check_params={"item_matrix.json": {"rank": params.rank, "addon_mapping": mapping}},
         )
 

@@ -18,7 +18,7 @@ from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from taar_common.artifacts import positive_hash
-from taar_common.spark import explode_whitelisted, release_firefox, valid_addon_ids
+from taar_common.validity import explode_whitelisted, release_firefox, valid_addon_ids
 from taar_common.whitelist import recommendable_guids
 
 INPUT_COLUMNS = ("client_id", "channel", "app_name", "active_addons")

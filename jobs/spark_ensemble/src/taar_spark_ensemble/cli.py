@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
-from taar_common.cli import (
-    RunSummary,
-    check_storage_url,
-    compression,
-    configure_logging,
-    date_option,
-    publish_policy,
-    resolve_storage_args,
-    storage_options,
-)
+from taar_common.options import check_storage_url, date_option, output_options
+from taar_common.publish import OutputTarget
 from taar_common.spark import spark_job_options
 from taar_common.storage import join_url, resolve_bucket_url
+from taar_common.summary import RunSummary
 from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_ensemble import job
@@ -78,67 +72,27 @@ def model_option(flag: str, what: str) -> click.Option:
               help="Partitions the clients are scored in (part of what makes a run reproducible).")  # fmt: skip
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=42, show_default=True,
               help="Seed of every random step (sampling, train/test split, negatives).")  # fmt: skip
-@storage_options(DEFAULT_BUCKET, "taar/ensemble/")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@output_options(DEFAULT_BUCKET, "taar/ensemble/")
 def main(
     run_date: dt.date,
-    num_days: int,
     input_url: str,
     whitelist_url: str | None,
     master: str | None,
-    locale_url: str | None,
-    donors_url: str | None,
-    lr_curves_url: str | None,
-    item_matrix_url: str | None,
-    addon_mapping_url: str | None,
-    min_addons: int,
-    sample_fraction: float,
-    test_fraction: float,
-    negatives: int,
-    reg_param: float,
-    elastic_net_param: float,
-    max_iter: int,
-    partitions: int,
-    seed: int,
-    bucket: str | None,
-    gcs_bucket: str | None,
-    s3_bucket: str | None,
-    prefix: str,
-    compress: str,
-    verbose: bool,
+    target: OutputTarget,
+    **training: Any,
 ) -> None:
     """Publish ensemble_weight.json ({"ensemble_weights": {"collaborative": w, "similarity": w,
     "locale": w}}, each in [0, 1], summing to 1): a logistic regression of "is this the client's
     most recently installed add-on" on the three recommenders' scores, computed from their
     published artifacts for release Firefox clients of the --num-days up to --date."""
-    configure_logging(verbose)
-    given = {
-        "locale_url": locale_url,
-        "donors_url": donors_url,
-        "lr_curves_url": lr_curves_url,
-        "item_matrix_url": item_matrix_url,
-        "addon_mapping_url": addon_mapping_url,
-    }
-    urls = {key.removesuffix("_url"): value or model_default(key) for key, value in given.items()}
+    urls = {key.removesuffix("_url"): training.pop(key) or model_default(key) for key in MODEL_DEFAULTS}
     run = job.EnsembleRun(
         run_date=run_date,
-        num_days=num_days,
         input_url=input_url,
         whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
         models=job.ModelUrls(**urls),
-        min_addons=min_addons,
-        sample_fraction=sample_fraction,
-        test_fraction=test_fraction,
-        negatives=negatives,
-        reg_param=reg_param,
-        elastic_net_param=elastic_net_param,
-        max_iter=max_iter,
-        partitions=partitions,
-        seed=seed,
-        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
-        prefix=prefix,
-        compress=compression(compress),
-        policy=publish_policy(),
+        target=target,
+        **training,
     )
     summary = RunSummary("spark_ensemble")
-    summary.run(lambda: job.main(run, summary, master), lease_on=(run.bucket_url, run.prefix))
+    summary.run(lambda: job.main(run, summary, master), lease_on=target)

@@ -6,16 +6,16 @@ import datetime as dt
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from taar_common.artifacts import check_artifact
-from taar_common.cli import RunSummary
-from taar_common.publish import PublishPolicy, PublishTarget, publish_all
+from taar_common.publish import OutputTarget, publish_all
 from taar_common.spark import input_read_errors, read_clients_daily, spark_session
 from taar_common.storage import Storage
+from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
 
 from taar_spark_ensemble import scoring, transform
@@ -63,10 +63,7 @@ class EnsembleRun:
     max_iter: int
     partitions: int
     seed: int
-    bucket_url: str
-    prefix: str
-    compress: str | None
-    policy: PublishPolicy = field(default_factory=PublishPolicy)
+    target: OutputTarget
 
     @property
     def days(self) -> list[dt.date]:
@@ -171,11 +168,11 @@ def run(spark: SparkSession, storage: Storage, run: EnsembleRun, summary: RunSum
     with summary.timed("publish"):
         publish_all(
             storage,
-            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            run.target.on(run.run_date),
             {ARTIFACT: {"ensemble_weights": weights}},
             summary,
             job="spark_ensemble",
-            policy=run.policy,
+            policy=run.target.policy,
         )
 
 

@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from taar_common.artifacts import DONOR_CATEGORICAL_FEATURES as CATEGORICAL_FEATURES
+from taar_common.artifacts import DONOR_CONTINUOUS_FEATURES as CONTINUOUS_FEATURES
 from taar_common.artifacts import positive_hash
 
 TOP_N = 10
 """Recommendations the service returns by default (its TAAR_MAX_RESULTS)."""
 RECOMMENDERS = ("collaborative", "similarity", "locale")
 """The ensemble's keys, in the service's order (also the order of the feature vector)."""
-CATEGORICAL_FEATURES = ("geo_city", "locale", "os")
-CONTINUOUS_FEATURES = ("subsession_length", "bookmark_count", "tab_open_count", "total_uri", "unique_tlds")
 FLOOR_DISTANCE_ADJUSTMENT = 0.001
 NOT_LISTED = np.iinfo(np.int64).max
 

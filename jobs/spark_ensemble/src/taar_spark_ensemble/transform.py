@@ -23,26 +23,14 @@ from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from taar_common.spark import ADDON_FLAGS_FALSE, drop_null_client_ids, release_firefox, valid_addon_ids
+from taar_common.spark import PROFILE_COLUMNS
+from taar_common.validity import ADDON_FLAGS_FALSE, drop_null_client_ids, release_firefox, valid_addon_ids
 from taar_common.whitelist import recommendable_guids
 
 from taar_spark_ensemble import scoring
 from taar_spark_ensemble.scoring import RECOMMENDERS, TOP_N, Batch, Models
 
-INPUT_COLUMNS = (
-    "client_id",
-    "channel",
-    "app_name",
-    "city",
-    "locale",
-    "os",
-    "subsession_hours_sum",
-    "places_bookmarks_count_mean",
-    "scalar_parent_browser_engagement_tab_open_event_count_sum",
-    "scalar_parent_browser_engagement_total_uri_count_sum",
-    "scalar_parent_browser_engagement_unique_domains_count_mean",
-    "active_addons",
-)
+INPUT_COLUMNS = PROFILE_COLUMNS
 CONTINUOUS_SOURCES = {
     "subsession_length": ("subsession_hours_sum", 3600.0),  # seconds, the profiles' unit
     "bookmark_count": ("places_bookmarks_count_mean", 1.0),

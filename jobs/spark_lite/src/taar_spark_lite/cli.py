@@ -5,21 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from taar_common.cli import (
-    RunSummary,
-    compression,
-    configure_logging,
-    date_option,
-    publish_policy,
-    resolve_storage_args,
-    storage_options,
-)
+from taar_common.options import date_option, output_options
+from taar_common.publish import OutputTarget
 from taar_common.spark import spark_job_options
+from taar_common.summary import RunSummary
 from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_lite import job
 
-DEFAULT_BUCKET = "telemetry-parquet"
 WHITELIST = "whitelist_addons_database.json"
 
 
@@ -34,36 +27,26 @@ WHITELIST = "whitelist_addons_database.json"
     help="Share of clients used (chosen by a seeded hash of the client id).",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of every random step (the sampling).")
-@storage_options(DEFAULT_BUCKET, "taar/lite/")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@output_options("telemetry-parquet", "taar/lite/")
 def main(
     run_date: dt.date,
     input_url: str,
     whitelist_url: str | None,
+    master: str | None,
     sample_fraction: float,
     seed: int,
-    bucket: str | None,
-    gcs_bucket: str | None,
-    s3_bucket: str | None,
-    prefix: str,
-    compress: str,
-    master: str | None,
-    verbose: bool,
+    target: OutputTarget,
 ) -> None:
     """Publish guid_coinstallation.json ({guid: {other_guid: clients with both}}, over valid
     whitelisted add-ons of clients with at least two) and guid_install_ranking.json
     ({guid: clients}, every add-on id seen) for release Firefox clients of --date."""
-    configure_logging(verbose)
     run = job.LiteRun(
         run_date=run_date,
         input_url=input_url,
         whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
         sample_fraction=sample_fraction,
         seed=seed,
-        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
-        prefix=prefix,
-        compress=compression(compress),
-        policy=publish_policy(),
+        target=target,
     )
     summary = RunSummary("spark_lite")
-    summary.run(lambda: job.main(run, summary, master), lease_on=(run.bucket_url, run.prefix))
+    summary.run(lambda: job.main(run, summary, master), lease_on=target)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from taar_common.cli import RunSummary
-from taar_common.publish import PublishPolicy, PublishTarget, publish_all
+from taar_common.publish import OutputTarget, publish_all
 from taar_common.spark import input_read_errors, partition_url, read_clients_daily, spark_session
 from taar_common.storage import Storage
+from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
 
 from taar_spark_lite import transform
@@ -31,10 +31,7 @@ class LiteRun:
     whitelist_url: str
     sample_fraction: float
     seed: int
-    bucket_url: str
-    prefix: str
-    compress: str | None
-    policy: PublishPolicy = field(default_factory=PublishPolicy)
+    target: OutputTarget
 
 
 def extract(spark: SparkSession, storage: Storage, run: LiteRun) -> tuple[DataFrame, list[str]]:
@@ -81,11 +78,11 @@ def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary
     with summary.timed("publish"):
         publish_all(
             storage,
-            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            run.target.on(run.run_date),
             {"guid_coinstallation.json": coinstallation, "guid_install_ranking.json": ranking},
             summary,
             job="spark_lite",
-            policy=run.policy,
+            policy=run.target.policy,
         )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from taar_common.spark import drop_null_client_ids, explode_whitelisted, release_firefox, valid_addon_ids
+from taar_common.validity import drop_null_client_ids, explode_whitelisted, release_firefox, valid_addon_ids
 
 SAMPLE_BUCKETS = 1_000_000
 

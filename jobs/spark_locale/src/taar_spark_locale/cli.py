@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Any
 
 import click
-from taar_common.cli import (
-    RunSummary,
-    compression,
-    configure_logging,
-    date_option,
-    publish_policy,
-    resolve_storage_args,
-    storage_options,
-)
+from taar_common.options import date_option, output_options
+from taar_common.publish import OutputTarget
 from taar_common.spark import spark_job_options
+from taar_common.summary import RunSummary
 from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_locale import job
@@ -58,41 +52,11 @@ WHITELIST = "only_guids_top_200.json"
     show_default=True,
     help="Seed of every random step (the add-ons each client contributes, the noise).",
 )
-@storage_options(DEFAULT_BUCKET, "taar/locale/")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def main(
-    run_date: dt.date,
-    input_url: str,
-    whitelist_url: str | None,
-    num_days: int,
-    num_addons: int,
-    epsilon: float,
-    max_addons_per_client: int,
-    seed: int,
-    bucket: str | None,
-    gcs_bucket: str | None,
-    s3_bucket: str | None,
-    prefix: str,
-    compress: str,
-    master: str | None,
-    verbose: bool,
-) -> None:
+@output_options(DEFAULT_BUCKET, "taar/locale/")
+def main(whitelist_url: str | None, master: str | None, target: OutputTarget, **settings: Any) -> None:
     """Publish top10_dict.json: {locale: [[guid, weight], ...]}, the --num-addons whitelisted
     add-ons with the largest noisy share of the locale's release Firefox clients."""
-    configure_logging(verbose)
-    run = job.LocaleRun(
-        run_date=run_date,
-        input_url=input_url,
-        whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
-        num_days=num_days,
-        num_addons=num_addons,
-        epsilon=epsilon,
-        max_addons_per_client=max_addons_per_client,
-        seed=seed,
-        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
-        prefix=prefix,
-        compress=compression(compress),
-        policy=publish_policy(),
-    )
+    whitelist = whitelist_url or default_whitelist_url(WHITELIST)
+    run = job.LocaleRun(whitelist_url=whitelist, target=target, **settings)
     summary = RunSummary("spark_locale")
-    summary.run(lambda: job.main(run, summary, master), lease_on=(run.bucket_url, run.prefix))
+    summary.run(lambda: job.main(run, summary, master), lease_on=target)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
-from taar_common.cli import RunSummary
-from taar_common.publish import PublishPolicy, PublishTarget, publish_all
+from taar_common.publish import OutputTarget, publish_all
 from taar_common.spark import (
     InputError,
     existing_partitions,
@@ -19,6 +18,7 @@ from taar_common.spark import (
     spark_session,
 )
 from taar_common.storage import Storage
+from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
 
 from taar_spark_locale import transform
@@ -41,10 +41,7 @@ class LocaleRun:
     epsilon: float
     max_addons_per_client: int
     seed: int
-    bucket_url: str
-    prefix: str
-    compress: str | None
-    policy: PublishPolicy = field(default_factory=PublishPolicy)
+    target: OutputTarget
 
     @property
     def days(self) -> list[dt.date]:
@@ -107,11 +104,11 @@ def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSumma
     with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
         publish_all(
             storage,
-            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            run.target.on(run.run_date),
             {"top10_dict.json": top},
             summary,
             job="spark_locale",
-            policy=run.policy,
+            policy=run.target.policy,
             check_params={"top10_dict.json": {"num_addons": run.num_addons}},
         )
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-from taar_common.spark import drop_null_client_ids, explode_whitelisted, release_firefox, valid_addon_ids
+from taar_common.validity import drop_null_client_ids, explode_whitelisted, release_firefox, valid_addon_ids
 from taar_common.whitelist import recommendable_guids
 
 LocaleCounts = dict[str, dict[str, int]]

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
-from taar_common.cli import (
-    DATE,
-    RunSummary,
-    compression,
-    configure_logging,
-    date_option,
-    publish_policy,
-    resolve_storage_args,
-    storage_options,
-)
+from taar_common.options import DATE, date_option, output_options
+from taar_common.publish import OutputTarget
 from taar_common.spark import spark_job_options
+from taar_common.summary import RunSummary
 from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_similarity import job
@@ -78,50 +72,28 @@ DEFAULT_DAYS = 90
     show_default=True,
     help="Seed of every random step (fit sample, clustering, donor and pair sampling).",
 )
-@storage_options(DEFAULT_BUCKET, "taar/similarity/")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@output_options(DEFAULT_BUCKET, "taar/similarity/")
 def main(
     run_date: dt.date,
     from_date: dt.date | None,
-    input_url: str,
     whitelist_url: str | None,
-    num_clusters: int,
-    num_donors: int,
-    kernel_bandwidth: float,
-    num_pdf_points: int,
-    cluster_sample_size: int,
-    seed: int,
-    bucket: str | None,
-    gcs_bucket: str | None,
-    s3_bucket: str | None,
-    prefix: str,
-    compress: str,
     master: str | None,
-    verbose: bool,
+    target: OutputTarget,
+    **settings: Any,
 ) -> None:
     """Publish donors.json (clients typical of their add-on cluster, with the features the
     similarity recommender compares) and lr_curves.json ([[score, [same-cluster density,
     other-cluster density]], ...]) from the latest row of each release Firefox client with
     more than two valid whitelisted add-ons over --from-date..--date."""
-    configure_logging(verbose)
     start = from_date or run_date - dt.timedelta(days=DEFAULT_DAYS - 1)
     if start > run_date:
         raise click.BadParameter(f"{start} is after --date {run_date}", param_hint="--from-date")
     run = job.SimilarityRun(
         run_date=run_date,
         from_date=start,
-        input_url=input_url,
         whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
-        num_clusters=num_clusters,
-        num_donors=num_donors,
-        kernel_bandwidth=kernel_bandwidth,
-        num_pdf_points=num_pdf_points,
-        cluster_sample_size=cluster_sample_size,
-        seed=seed,
-        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
-        prefix=prefix,
-        compress=compression(compress),
-        policy=publish_policy(),
+        target=target,
+        **settings,
     )
     summary = RunSummary("spark_similarity")
-    summary.run(lambda: job.main(run, summary, master), lease_on=(run.bucket_url, run.prefix))
+    summary.run(lambda: job.main(run, summary, master), lease_on=target)

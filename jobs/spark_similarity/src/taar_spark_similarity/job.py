@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, Observation, SparkSession
-from taar_common.cli import RunSummary
-from taar_common.publish import PublishPolicy, PublishTarget, publish_all
+from taar_common.publish import OutputTarget, publish_all
 from taar_common.spark import input_read_errors, read_clients_daily, spark_session
 from taar_common.storage import Storage
+from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
 
 from taar_spark_similarity import transform
@@ -43,10 +43,7 @@ class SimilarityRun:
     num_pdf_points: int
     cluster_sample_size: int
     seed: int
-    bucket_url: str
-    prefix: str
-    compress: str | None
-    policy: PublishPolicy = field(default_factory=PublishPolicy)
+    target: OutputTarget
 
     @property
     def days(self) -> list[dt.date]:
@@ -125,11 +122,11 @@ def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunS
     with summary.timed("publish"):  # both checked before either is written, under the job's lease
         publish_all(
             storage,
-            PublishTarget(run.bucket_url, run.prefix, run.run_date, run.compress),
+            run.target.on(run.run_date),
             {"donors.json": donors, "lr_curves.json": curves},
             summary,
             job="spark_similarity",
-            policy=run.policy,
+            policy=run.target.policy,
             check_params={"lr_curves.json": {"num_pdf_points": run.num_pdf_points}},
         )
 

@@ -19,27 +19,13 @@ from pyspark.ml.clustering import BisectingKMeans
 from pyspark.ml.feature import IDF, HashingTF
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from taar_common.spark import addon_entries, drop_null_client_ids, release_firefox, valid_addon_ids
+from taar_common.artifacts import DONOR_CATEGORICAL_FEATURES as CATEGORICAL_FEATURES
+from taar_common.artifacts import DONOR_CONTINUOUS_FEATURES as CONTINUOUS_FEATURES
+from taar_common.artifacts import DONOR_FIELDS
+from taar_common.spark import PROFILE_COLUMNS
+from taar_common.validity import addon_entries, drop_null_client_ids, release_firefox, valid_addon_ids
 
-CATEGORICAL_FEATURES = ("geo_city", "locale", "os")
-CONTINUOUS_FEATURES = ("subsession_length", "bookmark_count", "tab_open_count", "total_uri", "unique_tlds")
-DONOR_FIELDS = (*CATEGORICAL_FEATURES, *CONTINUOUS_FEATURES, "active_addons")
-"""The donor record: the names the recommender service reads, nothing identifying."""
-
-INPUT_COLUMNS = (
-    "client_id",
-    "channel",
-    "app_name",
-    "city",
-    "locale",
-    "os",
-    "subsession_hours_sum",
-    "places_bookmarks_count_mean",
-    "scalar_parent_browser_engagement_tab_open_event_count_sum",
-    "scalar_parent_browser_engagement_total_uri_count_sum",
-    "scalar_parent_browser_engagement_unique_domains_count_mean",
-    "active_addons",
-)
+INPUT_COLUMNS = PROFILE_COLUMNS
 FLOOR_DISTANCE_ADJUSTMENT = 0.001
 """Added to the Canberra distance so a categorical mismatch always counts (as the service does)."""
 MIN_ADDONS_EXCLUSIVE = 2

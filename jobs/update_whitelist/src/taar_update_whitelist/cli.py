@@ -5,62 +5,27 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from taar_common.cli import (
-    RunSummary,
-    amo_api_options,
-    compression,
-    configure_logging,
-    date_option,
-    publish_policy,
-    resolve_storage_args,
-    storage_options,
-)
+from taar_common.amo import AMO_BUCKET, AMO_PREFIX, AmoApi, amo_api_options
+from taar_common.options import date_option, output_options
+from taar_common.publish import OutputTarget
+from taar_common.summary import RunSummary
 
-from taar_update_whitelist.job import UpdateWhitelistOptions, run_update_whitelist
-
-DEFAULT_BUCKET = "telemetry-parquet"
-DEFAULT_PREFIX = "telemetry-ml/addon_recommender/"
+from taar_update_whitelist.job import UpdateWhitelistRun, run_update_whitelist
 
 
 @click.command()
 @date_option()
-@storage_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
+@output_options(AMO_BUCKET, AMO_PREFIX)
 @amo_api_options
 @click.option("--validate-guids", is_flag=True, help="Check every GUID against AMO search (batched guid= queries).")
 @click.option("--allow-shortlist", is_flag=True, help="Publish even when fewer than 100 GUIDs remain.")
-@click.option("--verbose", is_flag=True, help="Debug logging (every retry).")
-def main(
-    run_date: dt.date,
-    bucket: str | None,
-    gcs_bucket: str | None,
-    s3_bucket: str | None,
-    prefix: str,
-    compress: str,
-    amo_url: str,
-    validate_guids: bool,
-    allow_shortlist: bool,
-    http_timeout: float,
-    retries: int,
-    retry_backoff: float,
-    verbose: bool,
-) -> None:
+def main(run_date: dt.date, amo: AmoApi, validate_guids: bool, allow_shortlist: bool, target: OutputTarget) -> None:
     """Publish the sorted, unique editorial GUIDs to PREFIX/only_guids_top_200[YYYYMMDD].json."""
-    configure_logging(verbose)
-    options = UpdateWhitelistOptions(
-        amo_url=amo_url,
-        bucket_url=resolve_storage_args(bucket, gcs_bucket, s3_bucket, DEFAULT_BUCKET),
-        prefix=prefix,
-        day=run_date,
-        validate_guids=validate_guids,
-        allow_shortlist=allow_shortlist,
-        compress=compression(compress),
-        http_timeout_s=http_timeout,
-        retries=retries,
-        retry_backoff_s=retry_backoff,
-        policy=publish_policy(),
+    run = UpdateWhitelistRun(
+        amo=amo, target=target, run_date=run_date, validate_guids=validate_guids, allow_shortlist=allow_shortlist
     )
     summary = RunSummary("update_whitelist")
-    summary.run(lambda: run_update_whitelist(options, summary), lease_on=(options.bucket_url, options.prefix))
+    summary.run(lambda: run_update_whitelist(run, summary), lease_on=target)
 
 
 if __name__ == "__main__":

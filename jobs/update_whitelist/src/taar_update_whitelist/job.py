@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from taar_common.cli import RunSummary
-from taar_common.http import HttpStats, TimeoutSession, build_http_session, fetch_json, iter_pages
-from taar_common.publish import PublishPolicy, PublishTarget, publish_all
+from taar_common.amo import PAGE_SIZE, AmoApi
+from taar_common.http import HttpStats, TimeoutSession, fetch_json, iter_pages
+from taar_common.publish import OutputTarget, publish_all
 from taar_common.storage import Storage
+from taar_common.summary import RunSummary
 
 from taar_update_whitelist.transform import editorial_guids, editorial_results, guid_batches, unknown_guids
 
 log = logging.getLogger("taar_update_whitelist")
 
 ARTIFACT = "only_guids_top_200.json"
-PAGE_SIZE = 50
 
 
 class UnknownGuidsError(RuntimeError):
@@ -24,18 +24,12 @@ class UnknownGuidsError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class UpdateWhitelistOptions:
-    amo_url: str
-    bucket_url: str
-    prefix: str
-    day: dt.date
+class UpdateWhitelistRun:
+    amo: AmoApi
+    run_date: dt.date
+    target: OutputTarget
     validate_guids: bool = False
     allow_shortlist: bool = False
-    compress: str | None = None
-    http_timeout_s: float = 30.0
-    retries: int = 8
-    retry_backoff_s: float = 0.25
-    policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
 def fetch_editorial(session: TimeoutSession, amo_url: str) -> list[object]:
@@ -62,19 +56,13 @@ def search_known_guids(session: TimeoutSession, amo_url: str, guids: list[str]) 
     return found
 
 
-def run_update_whitelist(options: UpdateWhitelistOptions, summary: RunSummary, storage: Storage | None = None) -> None:
+def run_update_whitelist(run: UpdateWhitelistRun, summary: RunSummary, storage: Storage | None = None) -> None:
     """Fetch, clean, validate (optionally), check and publish the editorial GUIDs."""
     stats = HttpStats()
-    session = build_http_session(
-        retries=options.retries,
-        backoff_factor=options.retry_backoff_s,
-        timeout=(min(5.0, options.http_timeout_s), options.http_timeout_s),
-        stats=stats,
-        user_agent="taar-update-whitelist",
-    )
+    session = run.amo.session(stats=stats, user_agent="taar-update-whitelist")
     try:
         with summary.timed("fetch"):
-            entries = fetch_editorial(session, options.amo_url)
+            entries = fetch_editorial(session, run.amo.url)
             editorial = editorial_guids(entries)
         summary.count("editorial_entries", len(entries))
         summary.count("guids", len(editorial.guids))
@@ -87,9 +75,9 @@ def run_update_whitelist(options: UpdateWhitelistOptions, summary: RunSummary, s
                 log.warning("rejected editorial GUID %s", line)
             if len(editorial.rejected) > 20:
                 log.warning("... and %d more rejected editorial GUIDs", len(editorial.rejected) - 20)
-        if options.validate_guids:
+        if run.validate_guids:
             with summary.timed("validate"):
-                unknown = unknown_guids(editorial.guids, search_known_guids(session, options.amo_url, editorial.guids))
+                unknown = unknown_guids(editorial.guids, search_known_guids(session, run.amo.url, editorial.guids))
             if unknown:
                 summary.details["unknown_guids"] = unknown
                 raise UnknownGuidsError(
@@ -101,10 +89,10 @@ def run_update_whitelist(options: UpdateWhitelistOptions, summary: RunSummary, s
     with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
         publish_all(
             storage or Storage(),
-            PublishTarget(options.bucket_url, options.prefix, options.day, options.compress),
+            run.target.on(run.run_date),
             {ARTIFACT: editorial.guids},
             summary,
             job="update_whitelist",
-            policy=options.policy,
-            check_params={ARTIFACT: {"allow_shortlist": options.allow_shortlist}},
+            policy=run.target.policy,
+            check_params={ARTIFACT: {"allow_shortlist": run.allow_shortlist}},
         )

@@ -98,22 +98,15 @@ LOCALE_SCHEMA = {
         },
     },
 }
-DONOR_FIELDS = [
-    "geo_city",
-    "locale",
-    "os",
-    "subsession_length",
-    "bookmark_count",
-    "tab_open_count",
-    "total_uri",
-    "unique_tlds",
-    "active_addons",
-]
+DONOR_CATEGORICAL_FEATURES = ("geo_city", "locale", "os")
+DONOR_CONTINUOUS_FEATURES = ("subsession_length", "bookmark_count", "tab_open_count", "total_uri", "unique_tlds")
+DONOR_FIELDS = (*DONOR_CATEGORICAL_FEATURES, *DONOR_CONTINUOUS_FEATURES, "active_addons")
+"""A donor record: the names the similarity recommender reads (and compares), nothing identifying."""
 DONORS_SCHEMA = {
     "type": "array",
     "items": {
         "type": "object",
-        "required": DONOR_FIELDS,
+        "required": list(DONOR_FIELDS),
         "properties": {"active_addons": {"type": "array", "items": {"type": "string"}}},
     },
 }

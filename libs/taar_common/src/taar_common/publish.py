@@ -20,7 +20,7 @@ from taar_common.lease import DEFAULT_LEASE_TTL, Lease, lease_url, run_lease
 from taar_common.storage import NotFoundError, Storage, StorageError, check_key, encode_json, join_url
 
 if TYPE_CHECKING:
-    from taar_common.cli import RunSummary
+    from taar_common.summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,20 @@ class PublishTarget:
     prefix: str
     day: dt.date
     compress: str | None = None
+
+
+@dataclass(frozen=True)
+class OutputTarget:
+    """Where a run publishes and under which policy, as the output options resolved it."""
+
+    bucket_url: str
+    prefix: str
+    compress: str | None = None
+    policy: PublishPolicy = PublishPolicy()
+
+    def on(self, day: dt.date) -> PublishTarget:
+        """The target of the artifacts dated `day`."""
+        return PublishTarget(self.bucket_url, self.prefix, day, self.compress)
 
 
 @dataclass(frozen=True)

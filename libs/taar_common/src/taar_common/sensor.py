@@ -11,8 +11,9 @@ import time
 
 import click
 
-from taar_common.cli import RunSummary, check_storage_url, configure_logging, standard_flags
+from taar_common.options import check_storage_url, standard_flags
 from taar_common.storage import Storage, join_url
+from taar_common.summary import RunSummary
 
 log = logging.getLogger("taar_common.sensor")
 
@@ -45,11 +46,9 @@ def wait_for_partition(storage: Storage, url: str, timeout_s: float, poke_interv
 @click.option(
     "--poke-interval", "poke_interval_s", type=float, default=60.0, show_default=True, help="Seconds between checks."
 )
-@click.option("--verbose", is_flag=True, help="Debug logging.")
 @standard_flags
-def main(url: str, timeout_s: float, poke_interval_s: float, verbose: bool) -> None:
+def main(url: str, timeout_s: float, poke_interval_s: float) -> None:
     """Wait until the partition folder URL (or its _SUCCESS marker) exists."""
-    configure_logging(verbose)
     summary = RunSummary("wait_for", details={"url": url})
 
     def wait() -> None:

@@ -1,8 +1,8 @@
-"""Spark conventions shared by the Spark jobs (install with the `spark` extra).
+"""The Spark session and `clients_daily` reading shared by the Spark jobs (the `spark` extra).
 
-Reading `clients_daily` with partition and column checks, the release-Firefox filter and
-the one definition of a valid add-on for recommendation (docs/ARCHITECTURE.md, section 3), all as Spark
-expressions: no per-row Python.
+The options every Spark job shares, the local session (or spark-submit's), reading
+`clients_daily` with partition and column checks, and read errors that name the file. The
+valid-add-on rule lives in `taar_common.validity`.
 """
 
 from __future__ import annotations
@@ -15,20 +15,34 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 import click
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from taar_common.cli import check_storage_url
 from taar_common.dates import compact
+from taar_common.options import check_storage_url
 from taar_common.storage import Storage, join_url, local_data_root
-from taar_common.whitelist import PIONEER_GUID
+from taar_common.validity import ADDON_FLAGS_FALSE
 
 log = logging.getLogger(__name__)
 
 PARTITION_COLUMN = "submission_date_s3"
+PROFILE_COLUMNS = (
+    "client_id",
+    "channel",
+    "app_name",
+    "city",
+    "locale",
+    "os",
+    "subsession_hours_sum",
+    "places_bookmarks_count_mean",
+    "scalar_parent_browser_engagement_tab_open_event_count_sum",
+    "scalar_parent_browser_engagement_total_uri_count_sum",
+    "scalar_parent_browser_engagement_unique_domains_count_mean",
+    "active_addons",
+)
+"""The clients_daily columns a client profile is made of (the similarity features and add-ons)."""
 PRODUCTION_CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_daily/v6"
 """Where production reads clients_daily; the DAG passes it as `--input` (deploy config `inputs`)."""
-ADDON_FLAGS_FALSE = ("is_system", "user_disabled", "app_disabled", "foreign_install", "blocklisted")
 JVM_WARNINGS_TO_STDERR = ("-Xlog:disable", "-Xlog:all=warning:stderr")
 """The JVM logs warnings to stdout by default, where a job prints its one-line summary."""
 
@@ -202,60 +216,3 @@ def require_columns(frame: DataFrame, columns: Iterable[str], *, source: str) ->
         absent = sorted(needed - set(element.fieldNames()))
         if absent:
             raise InputError(f"{source}: active_addons entries lack field(s) {absent}")
-
-
-def release_firefox(frame: DataFrame) -> DataFrame:
-    """Rows of release-channel Firefox only (null channel or app name is neither)."""
-    return frame.where((F.col("channel") == "release") & (F.col("app_name") == "Firefox"))
-
-
-def addon_entries(column: str = "active_addons", *, require_signed: bool = False) -> Column:
-    """`column`'s entries cut down to the fields `valid_addon_ids` reads.
-
-    Built from one array per field, so Parquet decodes only those fields: Spark's nested
-    schema pruning stops at lambdas, and a lambda over the whole entry reads all of it.
-    """
-    fields = ["addon_id", "type", *ADDON_FLAGS_FALSE, *(["signed_state"] if require_signed else [])]
-    return F.arrays_zip(*[F.col(f"{column}.{name}") for name in fields])
-
-
-def valid_addon_ids(addons: str | Column = "active_addons", *, require_signed: bool = False) -> Column:
-    """Sorted distinct ids of a client's valid add-ons (before the whitelist).
-
-    Valid: type `extension`, not system, user/app disabled, foreign-installed or
-    blocklisted (a null flag counts as false), not the Pioneer add-on, a non-null id;
-    with `require_signed` also `signed_state = 2`. A null array gives an empty one.
-    `addons` is a column name (read through `addon_entries`) or an array of entries
-    already built from `addon_entries`.
-    """
-    source = addon_entries(addons, require_signed=require_signed) if isinstance(addons, str) else addons
-    entries = F.coalesce(source, F.array())
-
-    def is_valid(addon: Column) -> Column:
-        condition = (addon["type"] == "extension") & addon["addon_id"].isNotNull()
-        condition = condition & (addon["addon_id"] != PIONEER_GUID)
-        for flag in ADDON_FLAGS_FALSE:
-            condition = condition & ~F.coalesce(addon[flag], F.lit(False))
-        if require_signed:
-            condition = condition & (F.coalesce(addon["signed_state"], F.lit(0)) == 2)
-        return F.coalesce(condition, F.lit(False))
-
-    return F.array_sort(F.array_distinct(F.transform(F.filter(entries, is_valid), lambda a: a["addon_id"])))
-
-
-def explode_whitelisted(
-    frame: DataFrame, ids_column: str, whitelist: Iterable[str], *, keep: Iterable[str] = ("client_id",)
-) -> DataFrame:
-    """One row per (kept columns, addon_id) for the ids that are in the whitelist.
-
-    A broadcast join rather than a per-row array lookup: the whitelist can hold thousands.
-    """
-    spark = frame.sparkSession
-    allowed = spark.createDataFrame([(guid,) for guid in sorted(set(whitelist))], "addon_id string")
-    exploded = frame.select(*keep, F.explode(ids_column).alias("addon_id"))
-    return exploded.join(F.broadcast(allowed), "addon_id").select(*keep, "addon_id")
-
-
-def drop_null_client_ids(frame: DataFrame) -> DataFrame:
-    """Rows with a client id (the dropped ones are counted by the caller when it needs to)."""
-    return frame.where(F.col("client_id").isNotNull())

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from taar_common.amo import AMO_BUCKET, AMO_PREFIX
 from taar_common.storage import Storage, join_url, resolve_bucket_url
 
-AMO_BUCKET = "telemetry-parquet"
-AMO_PREFIX = "telemetry-ml/addon_recommender/"
 PIONEER_GUID = "pioneer-opt-in@mozilla.org"
 """The one add-on the validity rule excludes by its GUID alone (never recommended)."""
 EXCLUDED_GUIDS = frozenset({PIONEER_GUID})

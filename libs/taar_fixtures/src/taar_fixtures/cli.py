@@ -11,8 +11,8 @@ import threading
 from types import FrameType
 
 import click
-from taar_common.cli import DATE
 from taar_common.dates import DATA_DAY_HELP, data_day
+from taar_common.options import DATE
 
 from taar_fixtures.amo import RESULT_WINDOW, AmoFixtureServer, FaultPlan, generate_catalogue
 

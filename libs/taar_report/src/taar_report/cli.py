@@ -6,9 +6,11 @@ import datetime as dt
 import logging
 
 import click
-from taar_common.cli import RunSummary, configure_logging
+from taar_common.amo import AMO_BUCKET
 from taar_common.dates import parse_date
+from taar_common.options import standard_flags
 from taar_common.storage import Storage, StorageError, join_url, resolve_bucket_url
+from taar_common.summary import RunSummary
 
 from taar_report.collect import artifact_urls, load_artifacts, load_runs
 from taar_report.model import ReportInputs
@@ -16,18 +18,17 @@ from taar_report.page import render_report
 
 log = logging.getLogger("taar_report")
 
-AMO_BUCKET = "telemetry-parquet"
 LOCALE_BUCKET = "telemetry-private-analysis-2"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--bucket",
-    help=f"Where the jobs published (URL, path or bare GCS name). Default ./taar-data/{AMO_BUCKET}.",
+    help=f"Where the jobs published (URL, path or bare GCS name). Default <data root>/{AMO_BUCKET}.",
 )
 @click.option(
     "--locale-bucket",
-    help=f"Where top10_dict.json lives. Default: --bucket when given, else ./taar-data/{LOCALE_BUCKET}.",
+    help=f"Where top10_dict.json lives. Default: --bucket when given, else <data root>/{LOCALE_BUCKET}.",
 )
 @click.option(
     "--runs",
@@ -45,7 +46,7 @@ LOCALE_BUCKET = "telemetry-private-analysis-2"
     is_flag=True,
     help="Accept an editorial list under 100 GUIDs (as update_whitelist --allow-shortlist does).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@standard_flags
 def main(
     bucket: str | None,
     locale_bucket: str | None,
@@ -53,7 +54,6 @@ def main(
     out_url: str | None,
     data_date: str | None,
     allow_shortlist: bool,
-    verbose: bool,
 ) -> None:
     """Write report.html: LR curves, top add-ons per locale, co-installation, whitelist funnel,
     profile counts, and every artifact's size, record count and check result.
@@ -61,7 +61,6 @@ def main(
     Missing artifacts are reported on the page, not as a failure; exit 1 only when the page
     cannot be written.
     """
-    configure_logging(verbose)
     try:
         day = parse_date(data_date).isoformat() if data_date else None
     except ValueError as exc:

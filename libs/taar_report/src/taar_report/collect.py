@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from taar_common.amo import AMO_PREFIX
 from taar_common.artifacts import ArtifactCheckError, artifact_spec, check_artifact
 from taar_common.storage import NotFoundError, Storage, StorageError, join_url
 
@@ -18,7 +19,6 @@ from taar_report.model import Artifact
 
 log = logging.getLogger(__name__)
 
-AMO_PREFIX = "telemetry-ml/addon_recommender/"
 LITE_PREFIX = "taar/lite/"
 LOCALE_PREFIX = "taar/locale/"
 SIMILARITY_PREFIX = "taar/similarity/"
