@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
+import taar_common.summary
 from conftest import DAY
 from taar_common.hashing import hash_client_id
 
 DATE = DAY.strftime("%Y%m%d")
+
+
+@pytest.fixture(autouse=True)
+def no_stage_lease(monkeypatch):
+    """bqemulator's Avro "bucket" is a local folder: there is no GCS here to hold the stage lease on
+    (the lease has its own tests)."""
+    monkeypatch.setattr(taar_common.summary, "hold_lease", lambda *args, **kwargs: contextlib.nullcontext())
+
 
 SOURCE = """
 CREATE OR REPLACE TABLE `{table}` AS

@@ -6,6 +6,8 @@ import duckdb
 import pytest
 from conftest import DAY, addon, client_row, generated_rows, write_clients_last_seen
 from taar_common.hashing import hash_client_id
+from taar_common.lease import Lease, lease_url
+from taar_common.storage import Storage
 from taar_profile_bigtable import identifiers, queries
 from taar_profile_bigtable.job import STAGES
 from taar_profile_bigtable.warehouses import DuckDBWarehouse
@@ -150,3 +152,17 @@ def test_null_city_locale_os_reach_the_payload_as_empty_strings(run_cli, tmp_pat
     result, _ = run_cli("get", "--client-id", "nulls")
     payload = json.loads(result.stdout)
     assert (payload["city"], payload["locale"], payload["os"]) == ("", "", "")
+
+
+def test_a_stage_already_running_refuses_a_second_run_of_it_naming_the_holder(run_cli, tmp_path):
+    """One run at a time per stage (the lease beside the Avro files); other stages are not held up."""
+    write_clients_last_seen(tmp_path / "taar-data" / "telemetry", generated_rows(5))
+    avro = str(tmp_path / "avro")
+    fill = ("--fill-bq", "--iso-date", DATE, "--sample-rate", "1", "--avro-gcs-bucket", avro)
+    name = "profile_bigtable-fill_bq"
+    with Lease(Storage(), lease_url(avro, "", name), name) as held:
+        _, summary = run_cli(*fill, expect_exit=1)
+        assert "another run holds" in summary["error"] and f"run_id={held.run_id}" in summary["error"]
+        run_cli("--wipe-avro", "--iso-date", DATE, "--avro-gcs-bucket", avro)
+    _, summary = run_cli(*fill)
+    assert summary["status"] == "ok" and not Storage().exists(lease_url(avro, "", name))

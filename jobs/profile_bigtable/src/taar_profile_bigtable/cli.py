@@ -18,6 +18,7 @@ import click
 from taar_common.dates import DATA_DAY_HELP, data_day
 from taar_common.hashing import hash_client_id
 from taar_common.options import DATE, standard_flags
+from taar_common.publish import OutputTarget
 from taar_common.storage import Storage, resolve_bucket_url
 from taar_common.summary import RunSummary
 
@@ -68,7 +69,12 @@ def main(ctx: click.Context, day: dt.date, engine: str, **o: Any) -> None:
     summary = RunSummary(job="profile_bigtable")
     summary.details.update(stage=stage, engine=engine, date=day.isoformat())
     storage = Storage()
-    summary.run(lambda: getattr(job, stage)(settings, summary, storage))
+    # One run at a time per stage (and load shard): the lease lives beside the day's Avro files.
+    part = f"{stage}-{settings.shard_index}of{settings.shard_count}" if stage == "gcs_to_bigtable" else stage
+    lease = OutputTarget(resolve_bucket_url(o["avro_gcs_bucket"], options.AVRO_BUCKET), "")
+    summary.run(
+        lambda: getattr(job, stage)(settings, summary, storage), lease_on=lease, lease_name=f"profile_bigtable-{part}"
+    )
 
 
 def stage_settings(stage: str, day: dt.date, engine: str, o: dict[str, Any]) -> Any:

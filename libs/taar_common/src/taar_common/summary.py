@@ -118,17 +118,19 @@ class RunSummary:
         line = json.dumps(self.as_dict(status, error), sort_keys=True, default=str)
         click.echo(redact(line), file=sys.stdout)
 
-    def run(self, job: Callable[[], Any], *, lease_on: OutputTarget | None = None) -> None:
+    def run(
+        self, job: Callable[[], Any], *, lease_on: OutputTarget | None = None, lease_name: str | None = None
+    ) -> None:
         """Run `job`; print the summary; exit 0 only on success (never swallow the error).
 
-        `lease_on`: the job's lease on that output target is taken before any work, so a
-        second run of the job there fails at once naming the holder, and `publish_all`
-        reuses it. SIGTERM unwinds the job (temp files removed, lease
+        `lease_on`: the job's lease on that output target (named after the job, or `lease_name`
+        for one part of a job, e.g. one stage) is taken before any work, so a second run there
+        fails at once naming the holder, and `publish_all` reuses it. SIGTERM unwinds the job (temp files removed, lease
         released), prints the failed summary and exits 143, the status a shell reports for a
         SIGTERMed process.
         """
         try:
-            with sigterm_raises(), self._lease(lease_on):
+            with sigterm_raises(), self._lease(lease_on, lease_name or self.job):
                 job()
         except Terminated as exc:
             log.error("%s %s; cleaned up, nothing half-written", self.job, exc)
@@ -143,10 +145,9 @@ class RunSummary:
         self.emit("ok")
 
     @contextmanager
-    def _lease(self, target: OutputTarget | None) -> Iterator[None]:
+    def _lease(self, target: OutputTarget | None, name: str) -> Iterator[None]:
         if target is None:
             yield
             return
-        url = lease_url(target.bucket_url, target.prefix, self.job)
-        with hold_lease(Storage(), url, self.job, target.policy.lease_ttl):
+        with hold_lease(Storage(), lease_url(target.bucket_url, target.prefix, name), name, target.policy.lease_ttl):
             yield
