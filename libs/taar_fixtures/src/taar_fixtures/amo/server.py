@@ -84,7 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
         if api not in API_VERSIONS:
             self._send(404, b'{"detail": "Not found."}')
             return
-        page_url = f"{fixture.base_url}{split.path}"
+        # This handler's own server address: a keep-alive request can still be answered while the
+        # fixture is stopping, after it has dropped its server.
+        page_url = f"http://{fixture.host}:{self.server.server_address[1]}{split.path}"
         status, body = fixture.api.answer(api, route, parse_qsl(split.query, keep_blank_values=True), page_url)
         self._send(status, body)
 
