@@ -8,11 +8,10 @@ only site-packages on the path), so the job and taar_common can come only from t
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from conftest import DAY
-from taar_testing.dataproc import DataprocBundle, build_bundle, cluster_environment, job_leftovers, spark_submit
+from taar_testing.dataproc import DataprocHarness, dataproc_harness, job_leftovers, spark_submit
 from test_job import SMALL_MODEL, run_generated
 
 JOB = "spark_collaborative"
@@ -20,27 +19,18 @@ ARTIFACTS = ("addon_recommender/item_matrix.json", "addon_recommender/addon_mapp
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> DataprocBundle:
-    return build_bundle(JOB, tmp_path_factory.mktemp("dataproc"))
+def dataproc(tmp_path_factory) -> DataprocHarness:
+    return dataproc_harness(JOB, tmp_path_factory.mktemp("dataproc"))
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    return cluster_environment(tmp_path_factory.mktemp("python"))
-
-
-def test_spark_submit_of_the_bundle_publishes_the_console_scripts_bytes(bundle, cluster, generated, tmp_path):
-    wrapper, env = cluster
-    probe = subprocess.run([str(wrapper), "-c", f"import taar_{JOB}"], env=env, capture_output=True, text=True)
-    assert f"No module named 'taar_{JOB}'" in probe.stderr, "the package must come only from --py-files"
-
+def test_spark_submit_of_the_bundle_publishes_the_console_scripts_bytes(dataproc, generated, tmp_path):
     code, _, stderr = run_generated(generated, str(tmp_path / "in_process"))
     assert code == 0, stderr
     args = [
         "--date", f"{DAY:%Y%m%d}", "--num-days", "2", "--input", generated["input"],
         "--whitelist-url", generated["whitelist_url"], "--bucket", str(tmp_path / "submitted"), *SMALL_MODEL,
     ]  # fmt: skip
-    result = spark_submit(bundle, args, workdir=tmp_path / "empty", env=env)
+    result = spark_submit(dataproc.bundle, args, workdir=tmp_path / "empty", env=dataproc.env)
     assert result.returncode == 0, result.stderr[-4000:]
     assert json.loads(result.stdout.strip().splitlines()[-1])["status"] == "ok"
     for name in ARTIFACTS:

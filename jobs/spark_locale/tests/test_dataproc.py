@@ -10,43 +10,33 @@ from __future__ import annotations
 import bz2
 import datetime as dt
 import json
-import subprocess
 import zipfile
 
 import pytest
 from taar_fixtures.handmade import addon, client, write_partition
-from taar_testing.dataproc import DataprocBundle, build_bundle, cluster_environment, job_leftovers, spark_submit
+from taar_testing.dataproc import DataprocHarness, dataproc_harness, job_leftovers, spark_submit
 
 JOB = "spark_locale"
 DAY = dt.date(2026, 11, 27)
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> DataprocBundle:
-    return build_bundle(JOB, tmp_path_factory.mktemp("dataproc"))
+def dataproc(tmp_path_factory) -> DataprocHarness:
+    return dataproc_harness(JOB, tmp_path_factory.mktemp("dataproc"))
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    return cluster_environment(tmp_path_factory.mktemp("python"))
-
-
-def test_bundle_holds_the_job_and_taar_common(bundle):
-    names = zipfile.ZipFile(bundle.zip).namelist()
+def test_bundle_holds_the_job_and_taar_common(dataproc):
+    names = zipfile.ZipFile(dataproc.bundle.zip).namelist()
     assert (
         "taar_spark_locale/cli.py" in names
         and "taar_spark_locale/entry.py" in names
         and "taar_common/spark.py" in names
     )
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "src/"))]
-    assert {"click==8.5.1", "numpy==2.4.6"} <= set(bundle.requirements.read_text().splitlines())
+    assert {"click==8.5.1", "numpy==2.4.6"} <= set(dataproc.bundle.requirements.read_text().splitlines())
 
 
-def test_spark_submit_runs_the_bundle_from_an_empty_folder(bundle, cluster, tmp_path):
-    wrapper, env = cluster
-    probe = subprocess.run([str(wrapper), "-c", "import taar_spark_locale"], env=env, capture_output=True, text=True)
-    assert "No module named 'taar_spark_locale'" in probe.stderr, "the package must come only from --py-files"
-
+def test_spark_submit_runs_the_bundle_from_an_empty_folder(dataproc, tmp_path):
     rows = [
         client("c1", [addon("a@x"), addon("b@x")]),
         client("c2", [addon("a@x")]),
@@ -62,7 +52,7 @@ def test_spark_submit_runs_the_bundle_from_an_empty_folder(bundle, cluster, tmp_
         "--date", f"{DAY:%Y%m%d}", "--input", str(data), "--whitelist-url", str(whitelist),
         "--bucket", str(out), "--compress", "bz2", "--epsilon", "1e12", "--max-addons-per-client", "5",
     ]  # fmt: skip
-    result = spark_submit(bundle, args, workdir=workdir, env=env)
+    result = spark_submit(dataproc.bundle, args, workdir=workdir, env=dataproc.env)
     assert result.returncode == 0, result.stderr[-4000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["status"] == "ok" and summary["counts"]["null_client_id_rows"] == 1

@@ -19,7 +19,7 @@ from taar_fixtures.amo import generate_catalogue
 from taar_fixtures.handmade import write_partition
 from taar_fixtures.telemetry import generate_client_ids, write_clients_daily
 from taar_spark_similarity.cli import main
-from taar_testing.dataproc import build_bundle, cluster_environment, spark_submit
+from taar_testing.dataproc import dataproc_harness, spark_submit
 from taar_testing.spark_jobs import files_under
 
 N_CLIENTS = 400
@@ -47,9 +47,8 @@ def run_job(*args: str) -> tuple[Result, dict[str, Any]]:
 
 def spark_submit_bundle(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Build the Dataproc bundle, then spark-submit its entry file from an empty working directory."""
-    bundle = build_bundle("spark_similarity", tmp_path / "bundle")
-    _, env = cluster_environment(tmp_path)
-    return spark_submit(bundle, list(args), workdir=tmp_path / "cwd", env=env, timeout=600)
+    dataproc = dataproc_harness("spark_similarity", tmp_path)
+    return spark_submit(dataproc.bundle, list(args), workdir=tmp_path / "cwd", env=dataproc.env, timeout=600)
 
 
 def test_job_publishes_donors_and_lr_curves_reproducibly(

@@ -50,6 +50,25 @@ def cluster_environment(scratch: Path) -> tuple[Path, dict[str, str]]:
     return wrapper, env
 
 
+@dataclass(frozen=True)
+class DataprocHarness:
+    """A job's bundle and a 'cluster' environment that can import the job only from the bundle."""
+
+    bundle: DataprocBundle
+    python: Path
+    env: dict[str, str]
+
+
+def dataproc_harness(job: str, scratch: Path) -> DataprocHarness:
+    """Build `job`'s bundle into `scratch` and a cluster environment beside it, and check that the
+    cluster's Python cannot import the job package without `--py-files` (else the test proves nothing)."""
+    python, env = cluster_environment(scratch)
+    probe = subprocess.run([str(python), "-c", f"import taar_{job}"], env=env, capture_output=True, text=True)
+    if f"No module named 'taar_{job}'" not in probe.stderr:
+        raise AssertionError(f"the cluster Python imports taar_{job} without the bundle: {probe.stderr[-500:]}")
+    return DataprocHarness(build_bundle(job, scratch / "bundle"), python, env)
+
+
 def spark_own_files() -> set[str]:
     """Names Spark itself creates in the driver's working directory (not the job's doing).
 
