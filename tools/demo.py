@@ -52,8 +52,9 @@ SPARK_ENVS = {
     "jobs/spark_collaborative",
     "jobs/spark_ensemble",
 }
-# Measured on a fresh clone, 2 cores: ~15 s per env, ~20 s per Spark env (pyspark's wheel is built
-# once into .venv/wheelhouse by the first env, before the demo starts).
+# Upper estimates per env when uv must download the packages (pyspark's wheel is built once into
+# .venv/wheelhouse by the first env, before the demo starts); from a warm uv cache each env took
+# 1.3-2.1 s on a fresh clone (2 cores).
 ENV_BUILD_S = {"spark": 20, "other": 15}
 AMO_ADDONS = 3000
 CLIENTS = 50_000
@@ -186,7 +187,7 @@ def ensure_envs(log_dir: Path, heartbeat_s: float) -> None:
     names = ", ".join(Path(p).name for p in stale)
     print(
         f"environments: building {len(stale)} of the {len(DEMO_ENVS)} the demo uses ({names}); "
-        f"roughly {max(1, round(estimate / 60))} min, longer when pyspark must be downloaded",
+        f"up to ~{max(1, round(estimate / 60))} min when uv must download them, seconds from a warm cache",
         flush=True,
     )
     progress = Progress(len(stale), heartbeat_s)
