@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from taar_common.artifacts import positive_hash
 from taar_common.storage import encode_json
 
 GUIDS = ["adblock@example.com", "{0b4c9a63-4f55-4d8a-9d3e-6d2f5b1c7a01}", "tabs@example.com", "dark@example.com"]
@@ -81,6 +82,9 @@ def sample_artifacts() -> dict[str, Any]:
         "top10_dict": top10,
         "lr_curves": lr_curves,
         "donors": [donor, {**donor, "geo_city": "Paris", "locale": "fr"}],
+        "item_matrix": [{"id": positive_hash(g), "features": [0.5, -0.25]} for g in (a, b, c)],
+        "addon_mapping": {str(positive_hash(g)): {"id": g, "name": g, "isWebextension": True} for g in (a, b, c)},
+        "ensemble_weight": {"ensemble_weights": {"collaborative": 0.5, "similarity": 0.3, "locale": 0.2}},
     }
 
 
@@ -153,6 +157,9 @@ LAYOUT = {
     "top10_dict": "taar/locale",
     "lr_curves": "taar/similarity",
     "donors": "taar/similarity",
+    "item_matrix": "addon_recommender",
+    "addon_mapping": "addon_recommender",
+    "ensemble_weight": "taar/ensemble",
 }
 
 

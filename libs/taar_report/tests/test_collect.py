@@ -63,7 +63,7 @@ def test_cli_defaults_read_runs_and_write_next_to_the_artifacts(sample_bucket):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["status"] == "ok" and summary["artifacts"] == [str(sample_bucket / "report.html")]
-    assert summary["counts"]["artifacts_ok"] == 9 and summary["counts"]["runs"] == 5
+    assert summary["counts"]["artifacts_ok"] == 12 and summary["counts"]["runs"] == 5
     page = (sample_bucket / "report.html").read_text()
     assert "de (3 add-ons)" in page and "profiles after deletion" in page
 
@@ -72,7 +72,7 @@ def test_cli_on_an_empty_bucket_still_writes_a_page(tmp_path):
     out = tmp_path / "out" / "page.html"
     result = CliRunner().invoke(main, ["--bucket", str(tmp_path / "empty"), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout.strip().splitlines()[-1])["counts"]["artifacts_missing"] == 10
+    assert json.loads(result.stdout.strip().splitlines()[-1])["counts"]["artifacts_missing"] == 13
     assert "no runs file" in out.read_text()
 
 
@@ -103,7 +103,7 @@ def test_report_reads_artifacts_from_gcs(gcs_bucket_url, tmp_path):
     result = CliRunner().invoke(main, ["--bucket", gcs_bucket_url, "--out", str(out)])
     assert result.exit_code == 0, result.output
     counts = json.loads(result.stdout.strip().splitlines()[-1])["counts"]
-    assert (counts["artifacts_ok"], counts["artifacts_missing"]) == (2, 8)
+    assert (counts["artifacts_ok"], counts["artifacts_missing"]) == (2, 11)
     page = out.read_text()
     assert f"{gcs_bucket_url}/taar/locale/top10_dict.json.bz2" in page and 'data-figure="lr-curves"' in page
     assert "<h1>TAAR daily models report: data of 2024-05-01</h1>" in page  # from the dated copy on GCS

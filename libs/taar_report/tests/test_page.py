@@ -86,7 +86,7 @@ def test_missing_artifacts_are_named_with_the_job_that_makes_them():
     assert "lr_curves.json is missing: /b/lr_curves.json (not found (nor .bz2); run taar-x)." in page
     assert "top10_dict.json is missing" in page and "guid_install_ranking.json is missing" in page
     assert "No profile counts: runs file not found: /b/demo-runs.json." in page
-    assert "0 of 10 artifacts present" in page
+    assert "0 of 13 artifacts present" in page
     assert "This section could not be rendered" not in page
 
 

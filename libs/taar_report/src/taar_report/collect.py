@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 LITE_PREFIX = "taar/lite/"
 LOCALE_PREFIX = "taar/locale/"
 SIMILARITY_PREFIX = "taar/similarity/"
+COLLABORATIVE_PREFIX = "addon_recommender/"
+ENSEMBLE_PREFIX = "taar/ensemble/"
 
 # (artifact, prefix, lives in the locale bucket)
 ARTIFACT_LAYOUT = [
@@ -35,6 +37,9 @@ ARTIFACT_LAYOUT = [
     ("top10_dict", LOCALE_PREFIX, True),
     ("lr_curves", SIMILARITY_PREFIX, False),
     ("donors", SIMILARITY_PREFIX, False),
+    ("item_matrix", COLLABORATIVE_PREFIX, False),
+    ("addon_mapping", COLLABORATIVE_PREFIX, False),
+    ("ensemble_weight", ENSEMBLE_PREFIX, False),
 ]
 
 PRODUCED_BY = {
@@ -48,6 +53,9 @@ PRODUCED_BY = {
     "top10_dict": "taar-spark-locale",
     "lr_curves": "taar-spark-similarity",
     "donors": "taar-spark-similarity",
+    "item_matrix": "taar-spark-collaborative",
+    "addon_mapping": "taar-spark-collaborative",
+    "ensemble_weight": "taar-spark-ensemble",
 }
 
 

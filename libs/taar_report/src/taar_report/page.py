@@ -22,7 +22,7 @@ SECTIONS = [
     ("locales", "Top add-ons per locale"),
     ("coinstallation", "Co-installation (TAAR lite)"),
     ("funnel", "Whitelist funnel"),
-    ("profiles", "Profiles in Bigtable"),
+    ("profiles", "Client profiles (Bigtable or the local store)"),
     ("artifacts", "Artifacts"),
     ("runs", "Job runs"),
 ]
