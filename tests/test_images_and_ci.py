@@ -62,7 +62,7 @@ def test_only_spark_images_carry_a_jre(job):
     assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}$", dockerfile, re.M), (
         "the base image is pinned by digest next to its tag"
     )
-    assert "pip install --no-cache-dir --require-hashes -r /opt/taar/requirements.lock" in dockerfile
+    assert "pip install --no-cache-dir --require-hashes --no-deps -r /opt/taar/requirements.lock" in dockerfile
 
 
 @pytest.mark.parametrize("job", JOBS)

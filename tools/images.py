@@ -344,6 +344,18 @@ def debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
+HOST_EXTRA_CAS = Path("/usr/local/share/ca-certificates")
+"""Where Debian keeps the CAs an admin added (a TLS-intercepting network's, say)."""
+
+
+def default_extra_ca_dir() -> str | None:
+    """EXTRA_CA_DIR, else the host's added CAs when it has any: the local base then trusts what the
+    host trusts, so pip inside the image builds reaches PyPI where the host does."""
+    if os.environ.get("EXTRA_CA_DIR"):
+        return os.environ["EXTRA_CA_DIR"]
+    return str(HOST_EXTRA_CAS) if any(HOST_EXTRA_CAS.glob("*.crt")) else None
+
+
 def base_image(tag: str, extra_ca_dir: str | None, cli: list[str]) -> None:
     """Debian bookworm minbase + python3/pip/venv, imported into the engine: no container registry needed."""
     if os.geteuid() != 0:
@@ -416,10 +428,10 @@ def main(argv: list[str]) -> int:
             "--base-image", help="BASE_IMAGE build argument (default: env BASE_IMAGE, else the Dockerfile's)"
         )
     sub.choices["test"].add_argument("--preflight-only", action="store_true", help="install/check, build nothing")
-    sub.choices["test"].add_argument("--extra-ca-dir", default=os.environ.get("EXTRA_CA_DIR") or None)
+    sub.choices["test"].add_argument("--extra-ca-dir", default=default_extra_ca_dir())
     base = sub.add_parser("base-image")
     base.add_argument("--tag", default=LOCAL_BASE)
-    base.add_argument("--extra-ca-dir", default=os.environ.get("EXTRA_CA_DIR") or None)
+    base.add_argument("--extra-ca-dir", default=default_extra_ca_dir())
     sub.add_parser("dockerfiles").add_argument("--check", action="store_true")
     lock = sub.add_parser("locks")
     lock.add_argument("jobs", nargs="*")
