@@ -14,8 +14,6 @@ from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_collaborative import job, transform
 
-DEFAULT_BUCKET = "telemetry-parquet"
-DEFAULT_PREFIX = "addon_recommender/"
 WHITELIST = "only_guids_top_200.json"
 
 
@@ -52,7 +50,7 @@ WHITELIST = "only_guids_top_200.json"
     show_default=True,
     help="Seed of ALS's initial factors (the only random step): same seed and input, same bytes.",
 )
-@output_options(DEFAULT_BUCKET, DEFAULT_PREFIX)
+@output_options("telemetry-parquet", "addon_recommender/")
 def main(
     run_date: dt.date,
     input_url: str,

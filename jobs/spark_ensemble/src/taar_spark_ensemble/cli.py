@@ -15,7 +15,6 @@ from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_ensemble import job
 
-DEFAULT_BUCKET = "telemetry-parquet"
 WHITELIST = "only_guids_top_200.json"
 MODEL_DEFAULTS = {  # where the other jobs publish on their defaults: (bucket, prefix, name)
     "locale_url": ("telemetry-private-analysis-2", "taar/locale/", "top10_dict.json"),
@@ -72,7 +71,7 @@ def model_option(flag: str, what: str) -> click.Option:
               help="Partitions the clients are scored in (part of what makes a run reproducible).")  # fmt: skip
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=42, show_default=True,
               help="Seed of every random step (sampling, train/test split, negatives).")  # fmt: skip
-@output_options(DEFAULT_BUCKET, "taar/ensemble/")
+@output_options("telemetry-parquet", "taar/ensemble/")
 def main(
     run_date: dt.date,
     input_url: str,

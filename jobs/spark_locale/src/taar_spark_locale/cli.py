@@ -13,7 +13,6 @@ from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_locale import job
 
-DEFAULT_BUCKET = "telemetry-private-analysis-2"
 WHITELIST = "only_guids_top_200.json"
 
 
@@ -52,7 +51,7 @@ WHITELIST = "only_guids_top_200.json"
     show_default=True,
     help="Seed of every random step (the add-ons each client contributes, the noise).",
 )
-@output_options(DEFAULT_BUCKET, "taar/locale/")
+@output_options("telemetry-private-analysis-2", "taar/locale/")
 def main(whitelist_url: str | None, master: str | None, target: OutputTarget, **settings: Any) -> None:
     """Publish top10_dict.json: {locale: [[guid, weight], ...]}, the --num-addons whitelisted
     add-ons with the largest noisy share of the locale's release Firefox clients."""

@@ -14,7 +14,6 @@ from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_similarity import job
 
-DEFAULT_BUCKET = "telemetry-parquet"
 WHITELIST = "only_guids_top_200.json"
 DEFAULT_DAYS = 90
 
@@ -72,7 +71,7 @@ DEFAULT_DAYS = 90
     show_default=True,
     help="Seed of every random step (fit sample, clustering, donor and pair sampling).",
 )
-@output_options(DEFAULT_BUCKET, "taar/similarity/")
+@output_options("telemetry-parquet", "taar/similarity/")
 def main(
     run_date: dt.date,
     from_date: dt.date | None,

@@ -3,7 +3,7 @@
 Schemas are JSON Schema draft-07, compiled once with fastjsonschema (a 31,500-record dump
 checks in ~1 s instead of ~15 s); jsonschema explains a failure. `check_artifact(name,
 payload, **params)` raises `ArtifactCheckError` naming the artifact and the rule; jobs call
-it (through `publish_artifact`) before anything is written.
+it (through `publish_all`) before anything is written.
 """
 
 from __future__ import annotations
