@@ -1,4 +1,5 @@
-"""Every job's console script, as built in its own env, answers -h, -v and --version alike.
+"""Every job's console script (and the fixtures' and report's), as built in its own env,
+answers -h, -v and --version alike.
 
 The flags come from taar_common's shared options; a job whose CLI skips them (or declares
 its own -h/-v differently) fails here, by name.
@@ -25,7 +26,10 @@ def run(script_path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(script_path), *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("job_dir", JOB_DIRS, ids=[p.name for p in JOB_DIRS])
+CLI_DIRS = [*JOB_DIRS, ROOT / "libs" / "taar_fixtures", ROOT / "libs" / "taar_report"]
+
+
+@pytest.mark.parametrize("job_dir", CLI_DIRS, ids=[p.name for p in CLI_DIRS])
 def test_job_cli_has_help_verbose_and_version(job_dir):
     script, distribution, version = console_script(job_dir)
     path = ROOT / ".venv" / job_dir.name / "bin" / script
@@ -39,7 +43,7 @@ def test_job_cli_has_help_verbose_and_version(job_dir):
     assert "-v, --verbose" in options, f"{script} has no -v/--verbose: {options}"
     shown = run(path, "--version")
     assert shown.returncode == 0 and shown.stdout.strip() == f"{distribution} {version}", shown
-    if "--date" in short_help.stdout:  # one default for every job and the demo: the data day
+    if job_dir in JOB_DIRS and "--date" in short_help.stdout:  # one default for the jobs and the demo: the data day
         assert "yesterday, UTC: the data day" in " ".join(short_help.stdout.split()), f"{script} --date default"
 
 

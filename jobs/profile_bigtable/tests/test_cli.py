@@ -10,7 +10,7 @@ import pytest
 import taar_common.summary
 from click.testing import CliRunner
 from conftest import DAY
-from taar_profile_bigtable import cli, job
+from taar_profile_bigtable import cli, job, options
 from taar_profile_bigtable.settings import (
     AvroFiles,
     DeleteSettings,
@@ -45,23 +45,28 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def local_table(engine: str = "duckdb") -> TempTable:
-    return TempTable(engine, "taar-local", "taar_tmp", "taar_tmp_profile", Path("./taar-data/bigquery.duckdb"))
+def local_table(root: Path, engine: str = "duckdb", table_id: str = "taar_tmp_profile") -> TempTable:
+    return TempTable(engine, "taar-local", "taar_tmp", table_id, root / "taar-data" / "bigquery.duckdb")
+
+
+def test_every_stage_has_one_flag_in_the_schedulers_order():
+    assert tuple(options.STAGE_HELP) == job.STAGES
 
 
 def test_fill_gets_the_table_the_engines_default_source_and_the_rate(monkeypatch, in_tmp):
     stage, settings = settings_of(monkeypatch, "--fill-bq", "--iso-date", DATE, "--sample-rate", "0.5")
     assert stage == "fill_bq"
-    assert settings == FillSettings(DAY, local_table(), "./taar-data/telemetry/clients_last_seen", 0.5)
+    source = str(in_tmp / "taar-data" / "telemetry" / "clients_last_seen")
+    assert settings == FillSettings(DAY, local_table(in_tmp), source, 0.5)
 
     _, on_bigquery = settings_of(monkeypatch, "--fill-bq", "--iso-date", DATE, "--engine", "bigquery")
     assert on_bigquery.source == "moz-fx-data-shared-prod.telemetry.clients_last_seen"
-    assert on_bigquery.table == local_table("bigquery")
+    assert on_bigquery.table == local_table(in_tmp, "bigquery")
 
 
 def test_export_and_wipe_avro_get_the_days_avro_files(monkeypatch, in_tmp):
     _, export = settings_of(monkeypatch, "--bq-to-gcs", "--iso-date", DATE, "--avro-gcs-bucket", "my-avro")
-    assert export == ExportSettings(local_table(), AvroFiles("gs://my-avro", DAY))
+    assert export == ExportSettings(local_table(in_tmp), AvroFiles("gs://my-avro", DAY))
     _, wipe = settings_of(monkeypatch, "--wipe-avro", "--iso-date", DATE)
     assert wipe == AvroFiles(str(in_tmp / "taar-data" / "taar-profile-avro"), DAY)
 
@@ -70,7 +75,7 @@ def test_wipe_table_gets_only_the_table(monkeypatch, in_tmp):
     _, settings = settings_of(
         monkeypatch, "--wipe-bigquery-tmp-table", "--iso-date", DATE, "--bigquery-table-id", "other_tmp"
     )
-    assert settings == TempTable("duckdb", "taar-local", "taar_tmp", "other_tmp", Path("./taar-data/bigquery.duckdb"))
+    assert settings == local_table(in_tmp, table_id="other_tmp")
 
 
 def test_load_gets_the_shard_and_a_bigtable_store_when_an_instance_is_named(monkeypatch, in_tmp):
@@ -78,9 +83,8 @@ def test_load_gets_the_shard_and_a_bigtable_store_when_an_instance_is_named(monk
     _, local = settings_of(monkeypatch, *args)
     assert isinstance(local, LoadSettings)
     assert (local.shard_index, local.shard_count, local.workers, local.batch_size) == (2, 4, 8, 10)
-    assert local.store == ProfileStore(
-        "local", "taar-local", "taar-local", "taar_profile", Path("./taar-data/bigtable/profiles.sqlite3"), 30.0
-    )
+    store = in_tmp / "taar-data" / "bigtable" / "profiles.sqlite3"
+    assert local.store == ProfileStore("local", "taar-local", "taar-local", "taar_profile", store, 30.0)
     assert local.cell_timestamp == dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
 
     _, named = settings_of(monkeypatch, *args, "--gcp-project", "my-project", "--bigtable-instance-id", "taar-prod")
@@ -101,8 +105,22 @@ def test_delete_gets_its_window_and_the_store(monkeypatch, in_tmp):
     _, settings = settings_of(monkeypatch, "--delete-opt-out", "--iso-date", DATE, "--delete-days", "3")
     assert isinstance(settings, DeleteSettings)
     assert (settings.window_start, settings.day) == (dt.date(2026, 11, 24), DAY)
-    assert settings.deletion_source == "./taar-data/telemetry/deletion_request"
+    assert settings.deletion_source == str(in_tmp / "taar-data" / "telemetry" / "deletion_request")
     assert settings.store.sink == "local"
+
+
+def test_local_defaults_land_under_the_data_root_wherever_the_job_starts(monkeypatch, in_tmp):
+    elsewhere = in_tmp / "some" / "other" / "folder"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("TAAR_DATA", str(in_tmp / "root"))
+    _, fill = settings_of(monkeypatch, "--fill-bq", "--iso-date", DATE)
+    assert fill.source == str(in_tmp / "root" / "telemetry" / "clients_last_seen")
+    assert fill.table.duckdb_path == in_tmp / "root" / "bigquery.duckdb"
+    _, load = settings_of(monkeypatch, "--gcs-to-bigtable", "--iso-date", DATE)
+    assert load.store.local_store == in_tmp / "root" / "bigtable" / "profiles.sqlite3"
+    assert load.avro.bucket_url == str(in_tmp / "root" / "taar-profile-avro")
+    assert not list(elsewhere.iterdir())  # nothing lands where the job was started
 
 
 def test_negative_delete_days_are_refused_at_parse_time(run_cli):

@@ -15,13 +15,16 @@ from taar_common.publish import (
     PublishPolicy,
     PublishTarget,
     publish_all,
-    publish_artifact,
 )
 from taar_common.storage import Storage, StorageError, join_url
 from taar_common.summary import RunSummary
 
 DAY = dt.date(2026, 11, 27)
 GOOD = {"a@x": {"b@x": 2}, "b@x": {"a@x": 2}}
+
+
+def _target(root: str, day: dt.date = DAY, policy: PublishPolicy = PublishPolicy()) -> PublishTarget:
+    return PublishTarget(root, "p/", day, policy=policy)
 
 
 class FailingSecondWrite(Storage):
@@ -41,8 +44,8 @@ class FailingSecondWrite(Storage):
 
 def test_publish_writes_dated_then_latest(storage_root):
     storage = Storage()
-    published = publish_artifact(
-        storage, "guid_coinstallation.json", GOOD, bucket_url=storage_root, prefix="taar/lite/", day=DAY
+    [published] = publish_all(
+        storage, PublishTarget(storage_root, "taar/lite/", DAY), {"guid_coinstallation.json": GOOD}, RunSummary("t")
     )
     assert published.dated_url == join_url(storage_root, "taar/lite/guid_coinstallation20261127.json")
     assert published.latest_url == join_url(storage_root, "taar/lite/guid_coinstallation.json")
@@ -53,8 +56,8 @@ def test_publish_writes_dated_then_latest(storage_root):
 
 def test_publish_bz2_names_and_content(storage_root):
     storage = Storage()
-    published = publish_artifact(
-        storage, "guid_coinstallation", GOOD, bucket_url=storage_root, prefix="p", day=DAY, compress="bz2"
+    [published] = publish_all(
+        storage, PublishTarget(storage_root, "p", DAY, "bz2"), {"guid_coinstallation": GOOD}, RunSummary("t")
     )
     assert published.latest_url.endswith("p/guid_coinstallation.json.bz2")
     assert published.dated_url.endswith("p/guid_coinstallation20261127.json.bz2")
@@ -62,18 +65,16 @@ def test_publish_bz2_names_and_content(storage_root):
 
 
 def test_failure_between_writes_keeps_previous_latest(storage_root):
-    publish_artifact(Storage(), "guid_coinstallation", GOOD, bucket_url=storage_root, prefix="p", day=DAY)
+    publish_all(Storage(), _target(storage_root), {"guid_coinstallation": GOOD}, RunSummary("t"))
     latest = join_url(storage_root, "p/guid_coinstallation.json")
     before = Storage().read_bytes(latest)
     newer = {"c@x": {"d@x": 1}, "d@x": {"c@x": 1}}
     with pytest.raises(StorageError, match="injected"):
-        publish_artifact(
+        publish_all(
             FailingSecondWrite(fail_on=2),
-            "guid_coinstallation",
-            newer,
-            bucket_url=storage_root,
-            prefix="p",
-            day=DAY + dt.timedelta(days=1),
+            _target(storage_root, DAY + dt.timedelta(days=1)),
+            {"guid_coinstallation": newer},
+            RunSummary("t"),
         )
     assert Storage().read_bytes(latest) == before
 
@@ -82,7 +83,7 @@ def test_failed_check_writes_nothing(tmp_path):
     storage = Storage()
     asymmetric = {"a@x": {"b@x": 2}, "b@x": {"a@x": 3}}
     with pytest.raises(ArtifactCheckError, match="symmetric_no_self_pairs"):
-        publish_artifact(storage, "guid_coinstallation", asymmetric, bucket_url=str(tmp_path), prefix="p", day=DAY)
+        publish_all(storage, _target(str(tmp_path)), {"guid_coinstallation": asymmetric}, RunSummary("t"))
     assert storage.list_prefix(str(tmp_path)) == []
 
 
@@ -93,15 +94,11 @@ def _ranking(n: int) -> dict[str, int]:
     return {f"addon{i}@x": n - i for i in range(n)}
 
 
-def _target(root: str, day: dt.date = DAY) -> PublishTarget:
-    return PublishTarget(root, "p/", day)
-
-
 def test_publish_all_writes_the_set_and_releases_the_lease(storage_root):
     storage = Storage()
     summary = RunSummary("demo")
     published = publish_all(
-        storage, _target(storage_root), {RANKING: _ranking(5), "guid_coinstallation.json": GOOD}, summary, job="t"
+        storage, _target(storage_root), {RANKING: _ranking(5), "guid_coinstallation.json": GOOD}, summary
     )
     assert [p.name for p in published] == [RANKING, "guid_coinstallation.json"]
     assert storage.read_json(join_url(storage_root, "p/guid_install_ranking.json")) == _ranking(5)
@@ -113,10 +110,10 @@ def test_a_held_lease_refuses_a_second_run_naming_the_holder(storage_root):
     storage = Storage()
     with Lease(storage, lease_url(storage_root, "p/", "t"), "t") as held:
         with pytest.raises(LeaseHeldError, match=f"run_id={held.run_id}") as raised:
-            publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")
+            publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, RunSummary("t"))
         assert f"pid={os.getpid()}" in str(raised.value)
     assert not storage.exists(join_url(storage_root, "p/guid_install_ranking.json"))
-    publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")  # released: the next run goes
+    publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, RunSummary("t"))  # released: the next run goes
 
 
 def test_an_expired_lease_is_taken_over(storage_root):
@@ -125,7 +122,7 @@ def test_an_expired_lease_is_taken_over(storage_root):
     storage.write_bytes(
         url, json.dumps({"host": "gone", "pid": 1, "run_id": "dead", "expires": "2001-01-01T00:00:00+00:00"}).encode()
     )
-    publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")
+    publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, RunSummary("t"))
     assert not storage.exists(url)
 
 
@@ -136,7 +133,7 @@ def test_the_lease_is_released_when_the_publish_fails(storage_root):
             storage,
             _target(storage_root),
             {RANKING: _ranking(3), "guid_coinstallation.json": {"a@x": {"a@x": 1}}},
-            job="t",
+            RunSummary("t"),
         )
     assert not storage.exists(lease_url(storage_root, "p/", "t"))
     assert storage.list_prefix(join_url(storage_root, "p") + "/") == []  # every payload checked before any write
@@ -144,15 +141,16 @@ def test_the_lease_is_released_when_the_publish_fails(storage_root):
 
 def test_the_shrink_guard_names_both_counts_and_keeps_the_latest(storage_root):
     storage = Storage()
-    publish_all(storage, _target(storage_root), {RANKING: _ranking(10)}, job="t")
+    publish_all(storage, _target(storage_root), {RANKING: _ranking(10)}, RunSummary("t"))
     latest = join_url(storage_root, "p/guid_install_ranking.json")
     next_day = _target(storage_root, DAY + dt.timedelta(days=1))
     with pytest.raises(PublishGuardError, match="has 7 records.*has 10"):
-        publish_all(storage, next_day, {RANKING: _ranking(7)}, job="t")
+        publish_all(storage, next_day, {RANKING: _ranking(7)}, RunSummary("t"))
     assert storage.read_json(latest) == _ranking(10)
     assert not storage.exists(join_url(storage_root, "p/guid_install_ranking20261128.json"))
-    publish_all(storage, next_day, {RANKING: _ranking(8)}, job="t")  # a 20% fall is allowed
-    publish_all(storage, next_day, {RANKING: _ranking(1)}, job="t", policy=PublishPolicy(allow_shrink=True))
+    publish_all(storage, next_day, {RANKING: _ranking(8)}, RunSummary("t"))  # a 20% fall is allowed
+    allowed = _target(storage_root, next_day.day, PublishPolicy(allow_shrink=True))
+    publish_all(storage, allowed, {RANKING: _ranking(1)}, RunSummary("t"))
     assert storage.read_json(latest) == _ranking(1)
 
 
@@ -165,22 +163,11 @@ def _addon(guid: str) -> dict:
 def test_an_empty_artifact_never_replaces_a_non_empty_one(storage_root):
     storage = Storage()
     featured = "featured_addons_database.json"
-    publish_all(storage, _target(storage_root), {featured: {"a@x": _addon("a@x")}}, job="t")
+    publish_all(storage, _target(storage_root), {featured: {"a@x": _addon("a@x")}}, RunSummary("t"))
+    any_fall = _target(storage_root, policy=PublishPolicy(max_shrink=1.0))
     with pytest.raises(PublishGuardError, match="has 0 records.*has 1"):
-        publish_all(storage, _target(storage_root), {featured: {}}, job="t", policy=PublishPolicy(max_shrink=1.0))
+        publish_all(storage, any_fall, {featured: {}}, RunSummary("t"))
     assert storage.read_json(join_url(storage_root, "p/featured_addons_database.json")) == {"a@x": _addon("a@x")}
-
-
-def test_publish_artifact_applies_the_guard_when_given(tmp_path):
-    storage = Storage()
-    publish_artifact(storage, RANKING, _ranking(10), bucket_url=str(tmp_path), prefix="p", day=DAY)
-    with pytest.raises(PublishGuardError):
-        publish_artifact(
-            storage, RANKING, _ranking(2), bucket_url=str(tmp_path), prefix="p", day=DAY, guard=PublishPolicy()
-        )
-    publish_artifact(
-        storage, RANKING, _ranking(2), bucket_url=str(tmp_path), prefix="p", day=DAY
-    )  # old callers: no guard
 
 
 def test_a_run_holding_its_lease_from_the_start_refuses_a_second_run_before_any_work(storage_root, capsys):
@@ -190,7 +177,7 @@ def test_a_run_holding_its_lease_from_the_start_refuses_a_second_run_before_any_
     def job():
         worked.append(True)
         assert storage.exists(lease_url(storage_root, "p/", "t"))  # held while the job computes
-        publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, job="t")  # reuses the run's lease
+        publish_all(storage, _target(storage_root), {RANKING: _ranking(3)}, RunSummary("t"))  # reuses the run's lease
 
     RunSummary("t").run(job, lease_on=OutputTarget(storage_root, "p/"))
     assert worked == [True] and not storage.exists(lease_url(storage_root, "p/", "t"))

@@ -77,7 +77,7 @@ os.replace = slow_replace
 configure_logging()
 target = PublishTarget(sys.argv[1], "p/", dt.date(2026, 11, 27))
 summary = RunSummary("killed")
-summary.run(lambda: publish_all(Storage(), target, {"guid_install_ranking.json": {"a@x": 1}}, summary, job="killed"))
+summary.run(lambda: publish_all(Storage(), target, {"guid_install_ranking.json": {"a@x": 1}}, summary))
 """
 
 

@@ -11,7 +11,7 @@ import stat
 import time
 
 import pytest
-from taar_common.publish import artifact_urls, publish_artifact
+from taar_common.publish import PublishTarget, artifact_urls, publish_all
 from taar_common.storage import (
     InvalidKeyError,
     NotFoundError,
@@ -21,6 +21,7 @@ from taar_common.storage import (
     parse_url,
     resolve_bucket_url,
 )
+from taar_common.summary import RunSummary
 
 
 @pytest.fixture
@@ -99,14 +100,8 @@ def test_escaping_or_malformed_prefixes_are_refused_on_every_backend(storage, st
         with pytest.raises(InvalidKeyError):
             join_url(storage_root, prefix, "x.json")
     with pytest.raises(InvalidKeyError):
-        publish_artifact(
-            storage,
-            "guid_install_ranking.json",
-            {"a@x": 1},
-            bucket_url=storage_root,
-            prefix=prefix,
-            day=dt.date(2026, 11, 27),
-        )
+        target = PublishTarget(storage_root, prefix, dt.date(2026, 11, 27))
+        publish_all(storage, target, {"guid_install_ranking.json": {"a@x": 1}}, RunSummary("t"))
 
 
 @pytest.mark.parametrize("name", ["../x.json", "a//x.json", "/x.json"])

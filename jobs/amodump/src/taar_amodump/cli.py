@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 from taar_common.amo import AMO_BUCKET, AMO_PREFIX, AmoApi, amo_api_options
-from taar_common.options import check_storage_url, date_option, output_options
+from taar_common.options import check_storage_url, date_option, output_options, setting
 from taar_common.publish import OutputTarget
 from taar_common.summary import RunSummary
 
@@ -28,46 +28,21 @@ def _fraction(ctx: click.Context, param: click.Parameter, value: str) -> Fractio
 @date_option()
 @output_options(AMO_BUCKET, AMO_PREFIX)
 @amo_api_options
-@click.option("--workers", type=click.IntRange(1, 256), default=32, show_default=True, help="Concurrent HTTP requests.")
-@click.option(
-    "--max-missing",
-    type=click.IntRange(0),
-    default=0,
-    show_default=True,
-    help="Add-ons allowed to fail after retries (listed in the summary); more fails the run.",
-)
-@click.option(
-    "--result-window",
-    type=click.IntRange(50),
-    default=RESULT_WINDOW,
-    show_default=True,
-    help="Most results AMO returns per query; larger listings are split by created/users ranges.",
-)
-@click.option(
-    "--previous",
-    "previous_url",
-    default=None,
-    callback=check_storage_url,
-    help="Dump whose first_create_dates are reused (default: the current latest copy at the output "
-    "location, when it exists and is readable).",
-)
-@click.option(
-    "--refresh-fraction",
-    default=str(DEFAULT_REFRESH_FRACTION),
-    show_default=True,
-    callback=_fraction,
-    help="Share of known add-ons whose versions are re-read each day (by GUID and date; 1/7 re-reads each "
-    "one weekly). New add-ons are always read.",
-)
+@setting("--workers", kind=click.IntRange(1, 256), default=32, help_text="Concurrent HTTP requests.")
+@setting("--max-missing", kind=click.IntRange(0), default=0,
+         help_text="Add-ons allowed to fail after retries (listed in the summary); more fails the run.")  # fmt: skip
+@setting("--result-window", kind=click.IntRange(50), default=RESULT_WINDOW,
+         help_text="Most results AMO returns per query; larger listings are split by created/users "
+         "ranges.")  # fmt: skip
+@click.option("--previous", "previous_url", default=None, callback=check_storage_url,
+              help="Dump whose first_create_dates are reused (default: the current latest copy at the output "
+              "location, when it exists and is readable).")  # fmt: skip
+@click.option("--refresh-fraction", default=str(DEFAULT_REFRESH_FRACTION), show_default=True, callback=_fraction,
+              help="Share of known add-ons whose versions are re-read each day (by GUID and date; 1/7 re-reads "
+              "each one weekly). New add-ons are always read.")  # fmt: skip
 @click.option("--full", is_flag=True, help="Read every add-on's versions; ignore any previous dump.")
-@click.option(
-    "--progress-interval",
-    "progress_interval_s",
-    type=float,
-    default=5.0,
-    show_default=True,
-    help="Seconds between progress lines.",
-)
+@setting("--progress-interval", "progress_interval_s", kind=float, default=5.0,
+         help_text="Seconds between progress lines.")  # fmt: skip
 def main(target: OutputTarget, amo: AmoApi, **settings: Any) -> None:
     """Dump every AMO extension (beyond the 25,000 search window) with its first_create_date
     to PREFIX/extended_addons_database[YYYYMMDD].json, re-reading versions only for new add-ons

@@ -130,11 +130,4 @@ def run_amodump(run: AmodumpRun, summary: RunSummary, storage: Storage | None = 
         )
     records = build_dump(crawl.listed, crawl.first_create_dates)
     with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
-        publish_all(
-            storage,
-            run.target.on(run.run_date),
-            {ARTIFACT: records},
-            summary,
-            job="amodump",
-            policy=run.target.policy,
-        )
+        publish_all(storage, run.target.on(run.run_date), {ARTIFACT: records}, summary)

@@ -65,6 +65,4 @@ def run_amowhitelist(run: AmowhitelistRun, summary: RunSummary, storage: Storage
             run.target.on(run.run_date),
             {f"{name}.json": payload for name, payload in payloads.items()},
             summary,
-            job="amowhitelist",
-            policy=run.target.policy,
         )

@@ -1,30 +1,50 @@
-"""The upstream job's options, grouped by the settings piece they fill, with their parse-time checks.
+"""The upstream job's options, grouped by the settings piece they fill, with their parse-time
+checks, and `stage_settings`, which turns them into the one settings object a stage takes.
 
 Every id that reaches a query text or an API path is checked against its service's naming
 rule (`identifiers`) when the options are parsed: a bad one exits 2 with nothing touched.
+Local defaults live under the data root (`taar_common.storage.local_data_root`), wherever
+the job is started.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from taar_common.options import check_bucket_option
-from taar_common.storage import LOCAL_DATA_ROOT
+from taar_common.publish import OutputTarget
+from taar_common.storage import local_data_root, resolve_bucket_url
 
 from taar_profile_bigtable import identifiers
+from taar_profile_bigtable.settings import (
+    AvroFiles,
+    DeleteSettings,
+    ExportSettings,
+    FillSettings,
+    LoadSettings,
+    ProfileStore,
+    TempTable,
+)
 
-LOCAL = f"./{LOCAL_DATA_ROOT}"
-SOURCE = {
-    "duckdb": f"{LOCAL}/telemetry/clients_last_seen",
-    "bigquery": "moz-fx-data-shared-prod.telemetry.clients_last_seen",
+STAGE_HELP = {  # the scheduler's order (`job.STAGES`): one flag each
+    "fill_bq": "CREATE OR REPLACE the temporary profile table.",
+    "bq_to_gcs": "export that table as Avro files.",
+    "gcs_to_bigtable": "load the Avro files into Bigtable.",
+    "wipe_bigquery_tmp_table": "drop the temporary table.",
+    "wipe_avro": "delete the day's Avro files.",
+    "delete_opt_out": "delete profiles of clients who asked for deletion.",
 }
+SOURCE = {"duckdb": "telemetry/clients_last_seen", "bigquery": "moz-fx-data-shared-prod.telemetry.clients_last_seen"}
 DELETION_SOURCE = {
-    "duckdb": f"{LOCAL}/telemetry/deletion_request",
+    "duckdb": "telemetry/deletion_request",
     "bigquery": "moz-fx-data-shared-prod.telemetry.deletion_request",
 }
+"""Per engine: a path under the data root (duckdb) or a table (bigquery)."""
 AVRO_BUCKET = "taar-profile-avro"
 LOCAL_PROJECT = LOCAL_INSTANCE = "taar-local"
 
@@ -78,6 +98,14 @@ def _stacked(*options: Decorator) -> Decorator:
     return decorate
 
 
+stage_options = _stacked(
+    *(
+        click.option("--" + stage.replace("_", "-"), is_flag=True, help=f"Stage: {text}")
+        for stage, text in STAGE_HELP.items()
+    )
+)
+"""One flag per stage; the command receives each as a bool named after the stage."""
+
 warehouse_options = _stacked(
     click.option(
         "--engine",
@@ -100,12 +128,13 @@ warehouse_options = _stacked(
     click.option(
         "--duckdb-path",
         type=click.Path(path_type=Path),
-        default=f"{LOCAL}/bigquery.duckdb",
+        default=lambda: local_data_root() / "bigquery.duckdb",
+        show_default="<data root>/bigquery.duckdb",
         help="DuckDB file holding the temporary table.",
     ),
     click.option(
         "--source",
-        help=f"clients_last_seen: a Parquet file/folder for duckdb (default {SOURCE['duckdb']}), "
+        help=f"clients_last_seen: a Parquet file/folder for duckdb (default <data root>/{SOURCE['duckdb']}), "
         f"a table for bigquery (default {SOURCE['bigquery']}).",
     ),
     click.option(
@@ -116,7 +145,7 @@ warehouse_options = _stacked(
     ),
     click.option(
         "--deletion-source",
-        help=f"deletion_request: Parquet for duckdb (default {DELETION_SOURCE['duckdb']}), "
+        help=f"deletion_request: Parquet for duckdb (default <data root>/{DELETION_SOURCE['duckdb']}), "
         f"a table for bigquery (default {DELETION_SOURCE['bigquery']}).",
     ),
     click.option(
@@ -132,7 +161,7 @@ avro_options = _stacked(
     click.option(
         "--avro-gcs-bucket",
         callback=check_bucket_option,
-        help=f"Where the Avro files go: URL, path or bare GCS bucket name. Default {LOCAL}/{AVRO_BUCKET}.",
+        help=f"Where the Avro files go: URL, path or bare GCS bucket name. Default <data root>/{AVRO_BUCKET}.",
     ),
 )
 
@@ -175,7 +204,8 @@ target_options = _stacked(
     ),
     click.option(
         "--local-store",
-        default=f"{LOCAL}/bigtable/profiles.sqlite3",
+        default=lambda: local_data_root() / "bigtable" / "profiles.sqlite3",
+        show_default="<data root>/bigtable/profiles.sqlite3",
         type=click.Path(path_type=Path),
         help="SQLite file of the local sink.",
     ),
@@ -189,3 +219,49 @@ target_options = _stacked(
     ),
 )
 """Where the profiles live: shared by the stages and `get`."""
+
+
+def stage_settings(stage: str, day: dt.date, engine: str, o: dict[str, Any]) -> Any:
+    """The one settings object `stage` takes, its embedded defaults filled in."""
+    table = TempTable(engine, o["gcp_project"], o["bigquery_dataset_id"], o["bigquery_table_id"], o["duckdb_path"])
+    avro = AvroFiles(resolve_bucket_url(o["avro_gcs_bucket"], AVRO_BUCKET), day)
+    match stage:
+        case "fill_bq":
+            return FillSettings(day, table, o["source"] or default_source(SOURCE, engine), o["sample_rate"])
+        case "bq_to_gcs":
+            return ExportSettings(table, avro)
+        case "gcs_to_bigtable":
+            return LoadSettings(avro, profile_store(**o), o["workers"], o["batch_size"], *o["shard"])
+        case "wipe_bigquery_tmp_table":
+            return table
+        case "wipe_avro":
+            return avro
+    deletion_source = o["deletion_source"] or default_source(DELETION_SOURCE, engine)
+    return DeleteSettings(day, o["delete_days"], table, deletion_source, profile_store(**o))
+
+
+def default_source(sources: dict[str, str], engine: str) -> str:
+    """The engine's default table, or for duckdb the Parquet folder under the data root."""
+    return str(local_data_root() / sources[engine]) if engine == "duckdb" else sources[engine]
+
+
+def stage_lease(stage: str, settings: Any, avro_gcs_bucket: str | None) -> tuple[OutputTarget, str]:
+    """(where, name) of the lease of one stage, or one load shard: one run at a time of each,
+    the lease beside the day's Avro files."""
+    part = f"{stage}-{settings.shard_index}of{settings.shard_count}" if stage == "gcs_to_bigtable" else stage
+    return OutputTarget(resolve_bucket_url(avro_gcs_bucket, AVRO_BUCKET), ""), f"profile_bigtable-{part}"
+
+
+def profile_store(
+    gcp_project: str,
+    bigtable_instance_id: str | None,
+    bigtable_table_id: str,
+    sink: str | None,
+    local_store: Path,
+    bigtable_timeout_s: float,
+    **_: Any,
+) -> ProfileStore:
+    """Bigtable when asked, or when an instance or the emulator is named; else the local store."""
+    default = "bigtable" if bigtable_instance_id or os.environ.get("BIGTABLE_EMULATOR_HOST") else "local"
+    instance = bigtable_instance_id or LOCAL_INSTANCE
+    return ProfileStore(sink or default, gcp_project, instance, bigtable_table_id, local_store, bigtable_timeout_s)

@@ -2,75 +2,37 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 from typing import Any
 
 import click
-from taar_common.options import date_option, output_options
+from taar_common.options import date_option, num_days_option, output_options, seed_option, setting
 from taar_common.publish import OutputTarget
 from taar_common.spark import spark_job_options
 from taar_common.summary import RunSummary
-from taar_common.whitelist import default_whitelist_url
 
 from taar_spark_collaborative import job, transform
 
-WHITELIST = "only_guids_top_200.json"
 
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command()
 @date_option("Last day of the window (YYYYMMDD or YYYY-MM-DD); names the dated copies.")
-@spark_job_options(WHITELIST, "The editorial whitelist: only these add-ons are items")
-@click.option(
-    "--num-days",
-    type=click.IntRange(min=1),
-    default=28,
-    show_default=True,
-    help="Days of clients_daily up to --date; each client's latest row gives its add-ons.",
-)
-@click.option("--rank", type=click.IntRange(min=1), default=25, show_default=True, help="ALS latent factors per item.")
-@click.option(
-    "--reg-param",
-    type=click.FloatRange(min=0.0),
-    default=0.1,
-    show_default=True,
-    help="ALS regularisation (lambda).",
-)
-@click.option(
-    "--alpha",
-    type=click.FloatRange(min=0.0),
-    default=10.0,
-    show_default=True,
-    help="Implicit-feedback confidence: an installed add-on weighs 1 + alpha.",
-)
-@click.option("--max-iter", type=click.IntRange(min=1), default=20, show_default=True, help="ALS iterations.")
-@click.option(
-    "--seed",
-    type=click.IntRange(0, 2**63 - 1),
-    default=42,
-    show_default=True,
-    help="Seed of ALS's initial factors (the only random step): same seed and input, same bytes.",
-)
+@spark_job_options("only_guids_top_200.json", "The editorial whitelist: only these add-ons are items")
+@num_days_option(28, "Days of clients_daily up to --date; each client's latest row gives its add-ons.")
+@setting("--rank", kind=click.IntRange(min=1), default=25, help_text="ALS latent factors per item.")
+@setting("--reg-param", kind=click.FloatRange(min=0.0), default=0.1, help_text="ALS regularisation (lambda).")
+@setting("--alpha", kind=click.FloatRange(min=0.0), default=10.0,
+         help_text="Implicit-feedback confidence: an installed add-on weighs 1 + alpha.")  # fmt: skip
+@setting("--max-iter", kind=click.IntRange(min=1), default=20, help_text="ALS iterations.")
+@seed_option("Seed of ALS's initial factors (the only random step): same seed and input, same bytes.")
 @output_options("telemetry-parquet", "addon_recommender/")
-def main(
-    run_date: dt.date,
-    input_url: str,
-    whitelist_url: str | None,
-    num_days: int,
-    master: str | None,
-    target: OutputTarget,
-    **als: Any,
-) -> None:
+def main(master: str | None, target: OutputTarget, **settings: Any) -> None:
     """Publish item_matrix.json ([{"id": item id, "features": [...]}, ...], implicit-feedback ALS
     item factors) and addon_mapping.json ({"<item id>": {"id": guid, "name": ..., "isWebextension":
     true}}) from the valid whitelisted add-ons of each release Firefox client's latest row over
     --num-days days up to --date."""
-    run = job.CollaborativeRun(
-        run_date=run_date,
-        input_url=input_url,
-        whitelist_url=whitelist_url or default_whitelist_url(WHITELIST),
-        num_days=num_days,
-        als=transform.AlsParams(**als),
-        target=target,
+    als = transform.AlsParams(
+        **{field.name: settings.pop(field.name) for field in dataclasses.fields(transform.AlsParams)}
     )
+    run = job.CollaborativeRun(als=als, target=target, **settings)
     summary = RunSummary("spark_collaborative")
     summary.run(lambda: job.main(run, summary, master), lease_on=target)

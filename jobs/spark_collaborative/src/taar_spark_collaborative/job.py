@@ -9,15 +9,9 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from taar_common.dates import last_days
 from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import (
-    InputError,
-    existing_partitions,
-    input_read_errors,
-    partition_url,
-    read_clients_daily,
-    spark_session,
-)
+from taar_common.spark import local_spark_config, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import whitelist_guids
@@ -26,14 +20,13 @@ from taar_spark_collaborative import transform
 
 log = logging.getLogger(__name__)
 
-LOCAL_SPARK_CONFIG = {
-    "spark.driver.memory": "1g",
+LOCAL_SPARK_CONFIG = local_spark_config(
+    driver_memory="1g",
+    shuffle_partitions=8,
     # ALS without checkpointing grows its RDD lineage with every iteration; at 20 iterations the
     # default 1 MiB thread stacks overflow while (de)serialising tasks (StackOverflowError).
-    "spark.driver.extraJavaOptions": "-Xss16m",
-    "spark.sql.shuffle.partitions": "8",
-    "spark.ui.showConsoleProgress": "false",
-}
+    extra={"spark.driver.extraJavaOptions": "-Xss16m"},
+)
 RATING_PARTITIONS = 8
 """Fixed, so the ratings reach ALS in the same partitions and order on any cluster."""
 
@@ -56,7 +49,7 @@ class CollaborativeRun:
     @property
     def days(self) -> list[dt.date]:
         """The `--num-days` days ending with `--date`, oldest first."""
-        return [self.run_date - dt.timedelta(days=k) for k in reversed(range(self.num_days))]
+        return last_days(self.run_date, self.num_days)
 
 
 def read_whitelist_records(storage: Storage, url: str) -> tuple[list[str], dict[str, Any]]:
@@ -68,9 +61,9 @@ def read_whitelist_records(storage: Storage, url: str) -> tuple[list[str], dict[
 def extract(spark: SparkSession, storage: Storage, run: CollaborativeRun) -> tuple[DataFrame, list[str], dict]:
     """The window's partitions (the `--date` one required, older gaps tolerated) and the whitelist."""
     guids, records = read_whitelist_records(storage, run.whitelist_url)
-    if not existing_partitions(storage, run.input_url, [run.run_date]):
-        raise InputError(f"clients_daily partition missing: {partition_url(run.input_url, run.run_date)}")
-    frame = read_clients_daily(spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, require_all=False)
+    frame = read_clients_daily(
+        spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, required=[run.run_date]
+    )
     return frame, guids, records
 
 
@@ -133,14 +126,10 @@ def run(spark: SparkSession, storage: Storage, run: CollaborativeRun, summary: R
             run.target.on(run.run_date),
             {"item_matrix.json": matrix, "addon_mapping.json": mapping},
             summary,
-            job="spark_collaborative",
-            policy=run.target.policy,
             check_params={"item_matrix.json": {"rank": params.rank, "addon_mapping": mapping}},
         )
 
 
 def main(run_args: CollaborativeRun, summary: RunSummary, master: str | None) -> None:
-    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
-    spark = spark_session("taar-spark-collaborative", master, local_config=LOCAL_SPARK_CONFIG)
-    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
-        run(spark, Storage(), run_args, summary)
+    """What the CLI runs: `run` in the job's Spark session."""
+    run_spark_job("taar-spark-collaborative", master, LOCAL_SPARK_CONFIG, run, run_args, summary)

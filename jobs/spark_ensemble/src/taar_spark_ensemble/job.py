@@ -12,8 +12,9 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from taar_common.artifacts import check_artifact
+from taar_common.dates import last_days
 from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import input_read_errors, read_clients_daily, spark_session
+from taar_common.spark import local_spark_config, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
@@ -23,11 +24,7 @@ from taar_spark_ensemble import scoring, transform
 log = logging.getLogger(__name__)
 
 ARTIFACT = "ensemble_weight.json"
-LOCAL_SPARK_CONFIG = {
-    "spark.driver.memory": "768m",
-    "spark.sql.shuffle.partitions": "8",
-    "spark.ui.showConsoleProgress": "false",
-}
+LOCAL_SPARK_CONFIG = local_spark_config(driver_memory="768m", shuffle_partitions=8)
 
 
 class NoTrainingClientsError(ValueError):
@@ -67,7 +64,7 @@ class EnsembleRun:
 
     @property
     def days(self) -> list[dt.date]:
-        return [self.run_date - dt.timedelta(days=offset) for offset in reversed(range(self.num_days))]
+        return last_days(self.run_date, self.num_days)
 
 
 def read_model_artifact(storage: Storage, name: str, url: str, **params: Any) -> Any:
@@ -120,7 +117,7 @@ def run(spark: SparkSession, storage: Storage, run: EnsembleRun, summary: RunSum
         summary.count("whitelist_guids", len(whitelist))
         models = load_models(storage, run.models, whitelist)
         summary.count("model_guids", len(models.guids))
-        frame = read_clients_daily(spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, require_all=False)
+        frame = read_clients_daily(spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, required=())
     with summary.timed("score"):
         clients = transform.latest_clients(
             frame,
@@ -166,22 +163,13 @@ def run(spark: SparkSession, storage: Storage, run: EnsembleRun, summary: RunSum
     finally:
         scored.unpersist()
     with summary.timed("publish"):
-        publish_all(
-            storage,
-            run.target.on(run.run_date),
-            {ARTIFACT: {"ensemble_weights": weights}},
-            summary,
-            job="spark_ensemble",
-            policy=run.target.policy,
-        )
+        publish_all(storage, run.target.on(run.run_date), {ARTIFACT: {"ensemble_weights": weights}}, summary)
 
 
 def main(run_args: EnsembleRun, summary: RunSummary, master: str | None) -> None:
-    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
+    """What the CLI runs: `run` in the job's Spark session."""
     # The scoring runs in Python workers. PySpark starts them with $PYSPARK_PYTHON (default `python3`,
     # which may lack the job): locally that must be this interpreter. Under spark-submit the context
     # exists already and the cluster's setting stands.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = spark_session("taar-spark-ensemble", master, local_config=LOCAL_SPARK_CONFIG)
-    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
-        run(spark, Storage(), run_args, summary)
+    run_spark_job("taar-spark-ensemble", master, LOCAL_SPARK_CONFIG, run, run_args, summary)

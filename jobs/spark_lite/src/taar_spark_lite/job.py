@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import input_read_errors, partition_url, read_clients_daily, spark_session
+from taar_common.spark import local_spark_config, observe_input, partition_url, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
@@ -19,7 +19,7 @@ from taar_spark_lite import transform
 log = logging.getLogger(__name__)
 
 COLUMNS = ("client_id", "channel", "app_name", "active_addons")
-LOCAL_SPARK_CONFIG = {"spark.driver.memory": "512m", "spark.sql.shuffle.partitions": "16"}
+LOCAL_SPARK_CONFIG = local_spark_config(driver_memory="512m", shuffle_partitions=16)
 
 
 @dataclass(frozen=True)
@@ -41,17 +41,6 @@ def extract(spark: SparkSession, storage: Storage, run: LiteRun) -> tuple[DataFr
     return frame, whitelist
 
 
-def input_counts(frame: DataFrame) -> dict[str, int]:
-    """Rows read, rows dropped for a null client id, release-Firefox rows kept (one cheap columnar pass)."""
-    release = F.col("channel").eqNullSafe("release") & F.col("app_name").eqNullSafe("Firefox")
-    row = frame.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows"),
-        F.count_if(release & F.col("client_id").isNotNull()).alias("release_rows"),
-    ).first()
-    return {key: int(row[key]) for key in ("rows", "null_client_id_rows", "release_rows")}
-
-
 def compute(frame: DataFrame, whitelist: list[str], *, sample_fraction: float, seed: int) -> tuple[dict, dict]:
     """(`guid_coinstallation`, `guid_install_ranking`) payloads for the day's rows."""
     clients = transform.sample_clients(transform.release_clients(frame), sample_fraction, seed)
@@ -68,10 +57,16 @@ def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary
         frame, whitelist = extract(spark, storage, run)
         summary.count("whitelist_guids", len(whitelist))
         summary.details.update(input=partition_url(run.input_url, run.run_date), whitelist=run.whitelist_url)
-        for name, value in input_counts(frame).items():
-            summary.count(name, value)
+    # The input counts ride on the transform's first pass: a pass of their own would cost a
+    # third of the job (one scan of the day each for the counts, co-installations, ranking).
+    release = F.col("channel").eqNullSafe("release") & F.col("app_name").eqNullSafe("Firefox")
+    frame, observation = observe_input(
+        frame, F.count_if(release & F.col("client_id").isNotNull()).alias("release_rows")
+    )
     with summary.timed("transform"):
         coinstallation, ranking = compute(frame, whitelist, sample_fraction=run.sample_fraction, seed=run.seed)
+        for name, value in observation.get.items():
+            summary.count(name, int(value))
         summary.count("coinstallation_guids", len(coinstallation))
         summary.count("coinstallation_pairs", sum(len(v) for v in coinstallation.values()) // 2)
         summary.count("ranked_guids", len(ranking))
@@ -81,13 +76,9 @@ def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary
             run.target.on(run.run_date),
             {"guid_coinstallation.json": coinstallation, "guid_install_ranking.json": ranking},
             summary,
-            job="spark_lite",
-            policy=run.target.policy,
         )
 
 
 def main(run_args: LiteRun, summary: RunSummary, master: str | None) -> None:
-    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
-    spark = spark_session("taar-spark-lite", master, local_config=LOCAL_SPARK_CONFIG)
-    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
-        run(spark, Storage(), run_args, summary)
+    """What the CLI runs: `run` in the job's Spark session."""
+    run_spark_job("taar-spark-lite", master, LOCAL_SPARK_CONFIG, run, run_args, summary)

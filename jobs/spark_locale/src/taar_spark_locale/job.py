@@ -6,17 +6,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession
+from taar_common.dates import last_days
 from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import (
-    InputError,
-    existing_partitions,
-    input_read_errors,
-    partition_url,
-    read_clients_daily,
-    spark_session,
-)
+from taar_common.spark import local_spark_config, observe_input, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
@@ -26,7 +19,7 @@ from taar_spark_locale import transform
 log = logging.getLogger(__name__)
 
 COLUMNS = ("client_id", "channel", "app_name", "locale", "active_addons")
-LOCAL_SPARK_CONFIG = {"spark.driver.memory": "512m", "spark.sql.shuffle.partitions": "16"}
+LOCAL_SPARK_CONFIG = local_spark_config(driver_memory="512m", shuffle_partitions=16)
 
 
 @dataclass(frozen=True)
@@ -46,24 +39,14 @@ class LocaleRun:
     @property
     def days(self) -> list[dt.date]:
         """The `--num-days` days ending with `--date`, oldest first."""
-        return [self.run_date - dt.timedelta(days=k) for k in reversed(range(self.num_days))]
+        return last_days(self.run_date, self.num_days)
 
 
 def extract(spark: SparkSession, storage: Storage, run: LocaleRun) -> tuple[DataFrame, list[str]]:
     """The window's partitions (the `--date` one required, older gaps tolerated) and the whitelist."""
     whitelist = read_whitelist(storage, run.whitelist_url)
-    if not existing_partitions(storage, run.input_url, [run.run_date]):
-        raise InputError(f"clients_daily partition missing: {partition_url(run.input_url, run.run_date)}")
-    frame = read_clients_daily(spark, storage, run.input_url, run.days, COLUMNS, require_all=False)
+    frame = read_clients_daily(spark, storage, run.input_url, run.days, COLUMNS, required=[run.run_date])
     return frame, whitelist
-
-
-def input_count_columns() -> list[Column]:
-    """Rows read and rows dropped for a null client id (observed during the transform's own pass)."""
-    return [
-        F.count(F.lit(1)).alias("rows"),
-        F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows"),
-    ]
 
 
 def compute(frame: DataFrame, whitelist: list[str], run: LocaleRun) -> tuple[transform.LocaleCounts, dict]:
@@ -94,9 +77,9 @@ def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSumma
             epsilon=run.epsilon,
             max_addons_per_client=run.max_addons_per_client,
         )
-    observation = Observation("input")
+    frame, observation = observe_input(frame)  # counted during the transform's own pass
     with summary.timed("transform"):
-        counts, top = compute(frame.observe(observation, *input_count_columns()), whitelist, run)
+        counts, top = compute(frame, whitelist, run)
         for name, value in observation.get.items():
             summary.count(name, int(value))
         summary.count("locales", len(top))
@@ -107,14 +90,10 @@ def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSumma
             run.target.on(run.run_date),
             {"top10_dict.json": top},
             summary,
-            job="spark_locale",
-            policy=run.target.policy,
             check_params={"top10_dict.json": {"num_addons": run.num_addons}},
         )
 
 
 def main(run_args: LocaleRun, summary: RunSummary, master: str | None) -> None:
-    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
-    spark = spark_session("taar-spark-locale", master, local_config=LOCAL_SPARK_CONFIG)
-    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
-        run(spark, Storage(), run_args, summary)
+    """What the CLI runs: `run` in the job's Spark session."""
+    run_spark_job("taar-spark-locale", master, LOCAL_SPARK_CONFIG, run, run_args, summary)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, Observation, SparkSession
+from taar_common.dates import days_between
 from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import input_read_errors, read_clients_daily, spark_session
+from taar_common.spark import local_spark_config, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
@@ -18,11 +19,7 @@ from taar_spark_similarity import transform
 
 log = logging.getLogger(__name__)
 
-LOCAL_SPARK_CONFIG = {
-    "spark.driver.memory": "512m",
-    "spark.sql.shuffle.partitions": "8",
-    "spark.ui.showConsoleProgress": "false",
-}
+LOCAL_SPARK_CONFIG = local_spark_config(driver_memory="512m", shuffle_partitions=8)
 
 
 class NoDonorsError(ValueError):
@@ -47,14 +44,13 @@ class SimilarityRun:
 
     @property
     def days(self) -> list[dt.date]:
-        span = (self.run_date - self.from_date).days
-        return [self.from_date + dt.timedelta(days=offset) for offset in range(span + 1)]
+        return days_between(self.from_date, self.run_date)
 
 
 def extract(spark: SparkSession, storage: Storage, run: SimilarityRun) -> tuple[DataFrame, list[str]]:
     """The partitions of the date range that exist (checked columns) and the whitelist GUIDs."""
     whitelist = read_whitelist(storage, run.whitelist_url)
-    frame = read_clients_daily(spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, require_all=False)
+    frame = read_clients_daily(spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, required=())
     return frame, whitelist
 
 
@@ -125,14 +121,10 @@ def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunS
             run.target.on(run.run_date),
             {"donors.json": donors, "lr_curves.json": curves},
             summary,
-            job="spark_similarity",
-            policy=run.target.policy,
             check_params={"lr_curves.json": {"num_pdf_points": run.num_pdf_points}},
         )
 
 
 def main(run_args: SimilarityRun, summary: RunSummary, master: str | None) -> None:
-    """What the CLI runs: a session (local defaults unless spark-submit made one), then `run`."""
-    spark = spark_session("taar-spark-similarity", master, local_config=LOCAL_SPARK_CONFIG)
-    with input_read_errors():  # a file that cannot be read is named with its cause, not a JVM stack
-        run(spark, Storage(), run_args, summary)
+    """What the CLI runs: `run` in the job's Spark session."""
+    run_spark_job("taar-spark-similarity", master, LOCAL_SPARK_CONFIG, run, run_args, summary)

@@ -92,7 +92,5 @@ def run_update_whitelist(run: UpdateWhitelistRun, summary: RunSummary, storage: 
             run.target.on(run.run_date),
             {ARTIFACT: editorial.guids},
             summary,
-            job="update_whitelist",
-            policy=run.target.policy,
             check_params={ARTIFACT: {"allow_shortlist": run.allow_shortlist}},
         )

@@ -41,3 +41,13 @@ DATA_DAY_HELP = "yesterday, UTC: the data day"
 def compact(day: dt.date) -> str:
     """The `YYYYMMDD` form used in artifact names and partition folders."""
     return day.strftime("%Y%m%d")
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Every day from `first` to `last`, both included, oldest first (empty if `first` is later)."""
+    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def last_days(last: dt.date, count: int) -> list[dt.date]:
+    """The `count` days ending with `last`, oldest first (a job's `--num-days` window)."""
+    return days_between(last - dt.timedelta(days=count - 1), last)

@@ -49,6 +49,31 @@ def date_option(help_text: str = "Run date (YYYYMMDD or YYYY-MM-DD); names the d
     return decorate
 
 
+def setting(*decls: str, kind: click.ParamType | type, default: Any, help_text: str) -> Callable:
+    """A job's tuning option (`decls`, e.g. `"--rank"`), of type `kind`, its default shown in `--help`."""
+    return click.option(*decls, type=kind, default=default, show_default=True, help=help_text)
+
+
+def seed_option(help_text: str) -> Callable:
+    """`--seed` (0..2**31-1, default 42): every random step of a run is seeded, so a rerun gives the same bytes."""
+    return setting("--seed", kind=click.IntRange(0, 2**31 - 1), default=42, help_text=help_text)
+
+
+def num_days_option(default: int, help_text: str) -> Callable:
+    """`--num-days`: the length of the window of days ending with `--date`."""
+    return setting("--num-days", kind=click.IntRange(min=1), default=default, help_text=help_text)
+
+
+def sample_fraction_option() -> Callable:
+    """`--sample-fraction`: the share of clients a run uses, chosen by a seeded hash of the client id."""
+    return setting(
+        "--sample-fraction",
+        kind=click.FloatRange(0.0, 1.0, min_open=True),
+        default=1.0,
+        help_text="Share of clients used (chosen by a seeded hash of the client id).",
+    )
+
+
 def job_version(command: click.Command) -> str:
     """`<distribution> <version>` of the package defining `command` (from its installed metadata)."""
     package = (getattr(command.callback, "__module__", None) or "taar_common").split(".")[0]

@@ -48,6 +48,7 @@ class PublishTarget:
     prefix: str
     day: dt.date
     compress: str | None = None
+    policy: PublishPolicy = PublishPolicy()
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class OutputTarget:
 
     def on(self, day: dt.date) -> PublishTarget:
         """The target of the artifacts dated `day`."""
-        return PublishTarget(self.bucket_url, self.prefix, day, self.compress)
+        return PublishTarget(self.bucket_url, self.prefix, day, self.compress, self.policy)
 
 
 @dataclass(frozen=True)
@@ -112,47 +113,15 @@ def check_shrink(storage: Storage, name: str, payload: Any, latest_url: str, pol
         )
 
 
-def publish_artifact(
-    storage: Storage,
-    name: str,
-    payload: Any,
-    *,
-    bucket_url: str,
-    prefix: str,
-    day: dt.date,
-    compress: str | None = None,
-    guard: PublishPolicy | None = None,
-    **check_params: Any,
-) -> PublishedArtifact:
-    """Check `payload` (and the shrink `guard` when given), then write the dated and the latest copy.
-
-    Any failure raises before or between the writes, so the previous latest copy is only
-    ever replaced by a complete, checked artifact.
-    """
-    dated_url, latest_url = artifact_urls(bucket_url, prefix, name, day, compress)
-    check_artifact(name, payload, **check_params)
-    if guard is not None:
-        check_shrink(storage, name, payload, latest_url, guard)
-    data = encode_json(payload, compress=compress)
-    content_type = "application/x-bzip2" if compress == "bz2" else "application/json"
-    storage.write_bytes(dated_url, data, content_type)
-    storage.write_bytes(latest_url, data, content_type)
-    records = artifact_spec(name).count_records(payload)
-    log.info("published %s (%d records, %d bytes) to %s", name, records, len(data), latest_url)
-    return PublishedArtifact(name, latest_url, dated_url, len(data), records)
-
-
 def publish_all(
     storage: Storage,
     target: PublishTarget,
     payloads: Mapping[str, Any],
-    summary: RunSummary | None = None,
-    *,
-    job: str,
-    policy: PublishPolicy | None = None,
+    summary: RunSummary,
     check_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[PublishedArtifact]:
-    """Publish a job's artifact set as one unit, under the job's lease on the target.
+    """Publish a job's artifact set as one unit, under the job's (`summary.job`) lease on the
+    target, with the target's shrink policy; the URLs written are recorded in `summary`.
 
     Order: take the lease, or reuse the one the run holds since it started (`RunSummary.run`
     with `lease_on`); LeaseHeldError names the holder if another run has it; check every
@@ -160,11 +129,10 @@ def publish_all(
     every latest copy, in the order of `payloads`. A lease taken here is released on every
     exit path, so two runs never interleave their sets.
     """
-    policy = policy or PublishPolicy()
-    check_params = check_params or {}
-    url = lease_url(target.bucket_url, target.prefix, job)
+    policy, check_params = target.policy, check_params or {}
+    url = lease_url(target.bucket_url, target.prefix, summary.job)
     held = run_lease(url)
-    with nullcontext(held) if held is not None else Lease(storage, url, job, ttl=policy.lease_ttl) as lease:
+    with nullcontext(held) if held is not None else Lease(storage, url, summary.job, ttl=policy.lease_ttl) as lease:
         prepared = []
         for name, payload in payloads.items():
             check_artifact(name, payload, **check_params.get(name, {}))
@@ -183,8 +151,7 @@ def publish_all(
             records = artifact_spec(name).count_records(payload)
             log.info("published %s (%d records, %d bytes) to %s", name, records, len(encoded[name]), latest_url)
             published.append(PublishedArtifact(name, latest_url, dated_url, len(encoded[name]), records))
-    if summary is not None:
-        for artifact in published:
-            summary.add_artifact(artifact.dated_url)
-            summary.add_artifact(artifact.latest_url)
+    for artifact in published:
+        summary.add_artifact(artifact.dated_url)
+        summary.add_artifact(artifact.latest_url)
     return published

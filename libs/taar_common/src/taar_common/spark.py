@@ -11,17 +11,19 @@ import datetime as dt
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import click
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from taar_common.dates import compact
 from taar_common.options import check_storage_url
 from taar_common.storage import Storage, join_url, local_data_root
 from taar_common.validity import ADDON_FLAGS_FALSE
+from taar_common.whitelist import default_whitelist_url
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,8 @@ JVM_WARNINGS_TO_STDERR = ("-Xlog:disable", "-Xlog:all=warning:stderr")
 def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
     """`--input`, `--whitelist-url` and `--master`: the options every Spark job shares.
 
-    The command receives `input_url`, `whitelist_url` (None: the caller's default location
-    of `whitelist_name`) and `master`.
+    The command receives `input_url`, `whitelist_url` (default: where the AMO jobs publish
+    `whitelist_name` on their defaults) and `master`.
     """
 
     def decorate(command: Callable) -> Callable:
@@ -68,7 +70,7 @@ def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
             ),
             click.option(
                 "--whitelist-url",
-                default=None,
+                default=lambda: default_whitelist_url(whitelist_name),
                 show_default=f"<data root>/telemetry-parquet/.../{whitelist_name}",
                 callback=check_storage_url,
                 help=f"{whitelist_help} ({whitelist_name}, .json or .json.bz2).",
@@ -160,6 +162,34 @@ def spark_session(
     return builder.getOrCreate()
 
 
+def local_spark_config(
+    driver_memory: str, shuffle_partitions: int, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A job's settings for a local JVM (`spark_session(local_config=...)`): driver heap, shuffle
+    partitions, no console progress bar (the run summary and the logs report progress)."""
+    return {
+        "spark.driver.memory": driver_memory,
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.ui.showConsoleProgress": "false",
+        **(extra or {}),
+    }
+
+
+def run_spark_job(
+    app_name: str,
+    master: str | None,
+    local_config: Mapping[str, str],
+    body: Callable[..., None],
+    *args: Any,
+) -> None:
+    """What a Spark job's `main` runs: its session (local defaults unless spark-submit made one),
+    then `body(spark, storage, *args)`, with a file that cannot be read named with its cause,
+    not a JVM stack."""
+    spark = spark_session(app_name, master, local_config=local_config)
+    with input_read_errors():
+        body(spark, Storage(), *args)
+
+
 def partition_url(input_url: str, day: dt.date) -> str:
     return join_url(input_url, f"{PARTITION_COLUMN}={compact(day)}")
 
@@ -181,19 +211,21 @@ def read_clients_daily(
     days: list[dt.date],
     columns: Iterable[str],
     *,
-    require_all: bool = True,
+    required: Collection[dt.date] | None = None,
 ) -> DataFrame:
     """Read `columns` of the `clients_daily` partitions for `days`.
 
-    Fails naming the partition when one is missing (`require_all`) or when none exists,
-    naming the column when the data lacks one the job needs, and naming the file and cause
-    when a footer cannot be read. A file that fails later, when the job's action reads its
-    data, is named by wrapping the job in `input_read_errors()`.
+    `required`: the days whose partition must exist (default every day); of the others, those
+    present are read. Fails naming the partition when a required one is missing or none
+    exists, naming the column when the data lacks one the job needs, and naming the file and
+    cause when a footer cannot be read. A file that fails later, when the job's action reads
+    its data, is named by running the job under `input_read_errors()` (as `run_spark_job` does).
     """
     found = existing_partitions(storage, input_url, days)
     missing = sorted(set(days) - set(found))
-    if not found or (require_all and missing):
-        names = ", ".join(partition_url(input_url, d) for d in (missing or days)[:5])
+    absent = sorted(set(missing) & set(days if required is None else required))
+    if not found or absent:
+        names = ", ".join(partition_url(input_url, d) for d in (absent or missing or days)[:5])
         raise InputError(f"clients_daily partition missing: {names}")
     if missing:
         log.warning("%d of %d partitions missing under %s; reading the rest", len(missing), len(days), input_url)
@@ -203,6 +235,15 @@ def read_clients_daily(
     require_columns(frame, [*columns, PARTITION_COLUMN], source=input_url)
     # Partition discovery infers an integer from `=20261127`; the contract's type is a string.
     return frame.select(*columns, F.col(PARTITION_COLUMN).cast("string").alias(PARTITION_COLUMN))
+
+
+def observe_input(frame: DataFrame, *extra: Column) -> tuple[DataFrame, Observation]:
+    """`frame`, counting during the job's own first pass over it (no pass of its own) its rows,
+    its rows with a null client id and any `extra` named counts; `Observation.get` gives them
+    once an action on a frame derived from it has run."""
+    observation = Observation("input")
+    counts = [F.count(F.lit(1)).alias("rows"), F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows")]
+    return frame.observe(observation, *counts, *extra), observation
 
 
 def require_columns(frame: DataFrame, columns: Iterable[str], *, source: str) -> None:

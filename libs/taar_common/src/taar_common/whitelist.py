@@ -22,7 +22,7 @@ class WhitelistError(ValueError):
 
 
 def default_whitelist_url(name: str) -> str:
-    """Where the AMO jobs publish `name` when run on their defaults (`./taar-data/telemetry-parquet/...`)."""
+    """Where the AMO jobs publish `name` when run on their defaults (`<data root>/telemetry-parquet/...`)."""
     return join_url(resolve_bucket_url(None, AMO_BUCKET), AMO_PREFIX, name)
 
 

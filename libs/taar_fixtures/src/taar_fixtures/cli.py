@@ -12,26 +12,17 @@ from types import FrameType
 
 import click
 from taar_common.dates import DATA_DAY_HELP, data_day
-from taar_common.options import DATE
+from taar_common.options import DATE, standard_flags
 
 from taar_fixtures.amo import RESULT_WINDOW, AmoFixtureServer, FaultPlan, generate_catalogue
 
 log = logging.getLogger("taar_fixtures")
 
 
-def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr (one line per request for the server).")
-def main(verbose: bool) -> None:
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})  # inherited by the commands
+@standard_flags  # -v: debug logging on stderr (one line per request for the server)
+def main() -> None:
     """Local stand-ins for the inputs of the taar-etl jobs."""
-    _configure_logging(verbose)
 
 
 @main.command("amo-server")
