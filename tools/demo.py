@@ -21,17 +21,23 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from taar_common.amo import AMO_BUCKET, AMO_PREFIX
 from taar_common.artifacts import artifact_spec, check_artifact
 from taar_common.dates import DATA_DAY_HELP, compact, data_day, parse_date
 from taar_common.storage import DATA_ROOT_ENV, Storage, join_url, local_data_root, resolve_bucket_url
+from taar_testing.pipeline import (
+    Step,
+    daily_steps,
+    job_console,
+    profile_command,
+    run_dag,
+    start_amo_server,
+    telemetry_command,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-VENVS = ROOT / ".venv"
 DEMO_ENVS = [  # what the steps below run, and nothing else (test-only envs are `make envs`' job)
     "libs/taar_fixtures",
     "jobs/amodump",
@@ -60,19 +66,6 @@ AMO_ADDONS = 3000
 CLIENTS = 50_000
 DAYS = 3
 SEED = 42
-
-
-@dataclass
-class Step:
-    name: str
-    command: list[str]
-    after: list[str] = field(default_factory=list)
-    summary: dict | None = None
-    seconds: float = 0.0
-
-
-def console(venv: str, script: str) -> str:
-    return str(VENVS / venv / "bin" / script)
 
 
 class Progress:
@@ -159,23 +152,6 @@ def run_step(step: Step, log_dir: Path, progress: Progress, env: dict[str, str])
     return step
 
 
-def run_dag(steps: list[Step], log_dir: Path, parallel: int, progress: Progress, env: dict[str, str]) -> None:
-    """Run steps as soon as their `after` steps are done, at most `parallel` at once."""
-    pending = {s.name: s for s in steps}
-    done: set[str] = set()
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        running: dict[Future, str] = {}
-        while pending or running:
-            for name, step in list(pending.items()):
-                if len(running) < parallel and all(dep in done for dep in step.after):
-                    running[pool.submit(run_step, step, log_dir, progress, env)] = name
-                    del pending[name]
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                future.result()
-                done.add(running.pop(future))
-
-
 def ensure_envs(log_dir: Path, heartbeat_s: float) -> None:
     """Build the demo's environments that are missing or stale, saying which and roughly how long first."""
     ensure = str(ROOT / "tools" / "ensure-venv")
@@ -222,26 +198,6 @@ def new_run_dir(data_root: Path) -> Path:
     return run_dir
 
 
-def start_amo_server(log_dir: Path) -> tuple[subprocess.Popen, str]:
-    command = [
-        console("taar_fixtures", "taar-fixtures"),
-        "amo-server",
-        "--addons",
-        str(AMO_ADDONS),
-        "--seed",
-        str(SEED),
-        "--port",
-        "0",
-    ]
-    server = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=open(log_dir / "amo-server.log", "w"), text=True, cwd=ROOT
-    )
-    line = server.stdout.readline()
-    if not line:
-        raise RuntimeError(f"fixture AMO server did not start; see {log_dir / 'amo-server.log'}")
-    return server, json.loads(line)["url"]
-
-
 def ensure_telemetry(out: Path, day: dt.date, log_dir: Path, progress: Progress, env: dict[str, str]) -> None:
     """Generate telemetry once per (date, size, seed); a second run reuses it."""
     marker = out / f".generated-{compact(day)}-{CLIENTS}-{DAYS}-{SEED}"
@@ -249,24 +205,7 @@ def ensure_telemetry(out: Path, day: dt.date, log_dir: Path, progress: Progress,
         progress.finished("telemetry", "reused", 0.0, str(out))
         return
     start = time.monotonic()
-    command = [
-        console("taar_fixtures", "taar-fixtures"),
-        "telemetry",
-        "--out",
-        str(out),
-        "--clients",
-        str(CLIENTS),
-        "--days",
-        str(DAYS),
-        "--end-date",
-        compact(day),
-        "--seed",
-        str(SEED),
-        "--amo-addons",
-        str(AMO_ADDONS),
-        "--amo-seed",
-        str(SEED),
-    ]
+    command = telemetry_command(out, clients=CLIENTS, days=DAYS, end_date=day, seed=SEED, amo_addons=AMO_ADDONS)
     log = log_dir / "telemetry.log"
     progress.started("telemetry", log)
     with open(log, "w") as stderr:
@@ -278,149 +217,7 @@ def ensure_telemetry(out: Path, day: dt.date, log_dir: Path, progress: Progress,
     progress.finished("telemetry", "generated", time.monotonic() - start, str(out))
 
 
-def pipeline(day: dt.date, amo_url: str, buckets: dict[str, str], data_root: Path) -> list[Step]:
-    date = ["--date", compact(day)]
-    parquet, private = buckets["telemetry-parquet"], buckets["telemetry-private-analysis-2"]
-    whitelist = join_url(parquet, AMO_PREFIX, "whitelist_addons_database.json")
-    editorial = join_url(parquet, AMO_PREFIX, "only_guids_top_200.json")
-    telemetry = data_root / "telemetry"
-    clients_daily = str(telemetry / "clients_daily")
-    partition = join_url(clients_daily, f"submission_date_s3={compact(day)}")
-    avro = join_url(parquet, "taar/profile-avro")
-    profile = [
-        console("profile_bigtable", "taar-profile-bigtable"),
-        "--iso-date",
-        compact(day),
-        "--engine",
-        "duckdb",
-        "--sink",
-        "local",
-        "--source",
-        str(telemetry / "clients_last_seen"),
-        "--duckdb-path",
-        str(data_root / "bigquery.duckdb"),
-        "--avro-gcs-bucket",
-        avro,
-        "--sample-rate",
-        "0.5",
-    ]
-    spark_common = [*date, "--input", clients_daily, "--seed", str(SEED)]
-    return [
-        Step("amodump", [console("amodump", "taar-amodump"), *date, "--amo-url", amo_url, "--bucket", parquet]),
-        Step("amowhitelist", [console("amowhitelist", "taar-amowhitelist"), *date, "--bucket", parquet], ["amodump"]),
-        Step(
-            "update_whitelist",
-            [
-                console("update_whitelist", "taar-update-whitelist"),
-                *date,
-                "--amo-url",
-                amo_url,
-                "--bucket",
-                parquet,
-            ],
-        ),
-        Step(
-            "wait_for_clients_daily",
-            [console("taar_common", "taar-wait-for"), partition, "--timeout", "60", "--poke-interval", "1"],
-        ),
-        Step(
-            "spark_lite",
-            [
-                console("spark_lite", "taar-spark-lite"),
-                *spark_common,
-                "--whitelist-url",
-                whitelist,
-                "--bucket",
-                parquet,
-            ],
-            ["amowhitelist", "wait_for_clients_daily"],
-        ),
-        Step(
-            "spark_locale",
-            [
-                console("spark_locale", "taar-spark-locale"),
-                *spark_common,
-                "--num-days",
-                str(DAYS),
-                "--whitelist-url",
-                editorial,
-                "--bucket",
-                private,
-            ],
-            ["update_whitelist", "wait_for_clients_daily"],
-        ),
-        Step(
-            "spark_similarity",
-            [
-                console("spark_similarity", "taar-spark-similarity"),
-                *spark_common,
-                "--whitelist-url",
-                editorial,
-                "--bucket",
-                parquet,
-            ],
-            ["update_whitelist", "wait_for_clients_daily"],
-        ),
-        Step(
-            "spark_collaborative",
-            [
-                console("spark_collaborative", "taar-spark-collaborative"),
-                *spark_common,
-                "--num-days",
-                str(DAYS),
-                "--whitelist-url",
-                editorial,
-                "--bucket",
-                parquet,
-            ],
-            ["update_whitelist", "wait_for_clients_daily"],
-        ),
-        # Weekly in production (the DAG gates it on Sundays); the demo always fits the weights, on
-        # the models the steps above have just published.
-        Step(
-            "spark_ensemble",
-            [
-                console("spark_ensemble", "taar-spark-ensemble"),
-                *spark_common,
-                "--num-days",
-                str(DAYS),
-                "--whitelist-url",
-                editorial,
-                "--locale-url",
-                join_url(private, "taar/locale", "top10_dict.json"),
-                "--donors-url",
-                join_url(parquet, "taar/similarity", "donors.json"),
-                "--lr-curves-url",
-                join_url(parquet, "taar/similarity", "lr_curves.json"),
-                "--item-matrix-url",
-                join_url(parquet, "addon_recommender", "item_matrix.json"),
-                "--addon-mapping-url",
-                join_url(parquet, "addon_recommender", "addon_mapping.json"),
-                "--bucket",
-                parquet,
-            ],
-            ["spark_locale", "spark_similarity", "spark_collaborative"],
-        ),
-        Step("profile_fill_bq", [*profile, "--fill-bq"]),
-        Step("profile_bq_to_gcs", [*profile, "--bq-to-gcs"], ["profile_fill_bq"]),
-        Step("profile_gcs_to_bigtable", [*profile, "--gcs-to-bigtable"], ["profile_bq_to_gcs"]),
-        Step(
-            "profile_delete_opt_out",
-            [
-                *profile,
-                "--delete-opt-out",
-                "--delete-days",
-                "28",
-                "--deletion-source",
-                str(telemetry / "deletion_request"),
-            ],
-            ["profile_gcs_to_bigtable"],
-        ),
-        Step("profile_wipe_bq_table", [*profile, "--wipe-bigquery-tmp-table"], ["profile_bq_to_gcs"]),
-        Step("profile_wipe_avro", [*profile, "--wipe-avro"], ["profile_gcs_to_bigtable"]),
-    ]
-
-
+# (job, bucket, prefix, artifact): what each step publishes where; the later steps read it there.
 ARTIFACTS = [
     ("amodump", AMO_BUCKET, AMO_PREFIX, "extended_addons_database"),
     ("amowhitelist", AMO_BUCKET, AMO_PREFIX, "whitelist_addons_database"),
@@ -436,6 +233,65 @@ ARTIFACTS = [
     ("spark_collaborative", "telemetry-parquet", "addon_recommender", "addon_mapping"),
     ("spark_ensemble", "telemetry-parquet", "taar/ensemble", "ensemble_weight"),
 ]
+
+
+def artifact_location(buckets: dict[str, str], name: str) -> str:
+    """Where the demo's jobs publish artifact `name` (e.g. `donors.json`), from its ARTIFACTS row."""
+    bucket, prefix = next((b, p) for _, b, p, artifact in ARTIFACTS if f"{artifact}.json" == name)
+    return join_url(buckets[bucket], prefix, name)
+
+
+def publish_options(buckets: dict[str, str], job: str) -> list[str]:
+    """The job's --bucket: the one bucket its ARTIFACTS rows name."""
+    (bucket,) = {b for j, b, _, _ in ARTIFACTS if j == job}
+    return ["--bucket", buckets[bucket]]
+
+
+def pipeline(day: dt.date, amo_url: str, buckets: dict[str, str], data_root: Path) -> list[Step]:
+    telemetry = data_root / "telemetry"
+    clients_daily = str(telemetry / "clients_daily")
+    partition = join_url(clients_daily, f"submission_date_s3={compact(day)}")
+    profile = profile_command(
+        day,
+        clients_last_seen=str(telemetry / "clients_last_seen"),
+        duckdb_path=str(data_root / "bigquery.duckdb"),
+        avro_bucket=join_url(buckets["telemetry-parquet"], "taar/profile-avro"),
+        sample_rate=0.5,
+        sink_options=["--sink", "local"],
+    )
+    wait_for_clients_daily = Step(
+        "wait_for_clients_daily",
+        [job_console("taar_common", "taar-wait-for"), partition, "--timeout", "60", "--poke-interval", "1"],
+    )
+    jobs = daily_steps(
+        day,
+        amo_url=amo_url,
+        clients_daily=clients_daily,
+        seed=SEED,
+        num_days=DAYS,
+        artifact_url=lambda name: artifact_location(buckets, name),
+        publish_options=lambda job: publish_options(buckets, job),
+        profile=profile,
+        spark_after=[wait_for_clients_daily.name],
+    )
+    return [
+        wait_for_clients_daily,
+        *jobs,
+        Step(
+            "profile_delete_opt_out",
+            [
+                *profile,
+                "--delete-opt-out",
+                "--delete-days",
+                "28",
+                "--deletion-source",
+                str(telemetry / "deletion_request"),
+            ],
+            ["profile_gcs_to_bigtable"],
+        ),
+        Step("profile_wipe_bq_table", [*profile, "--wipe-bigquery-tmp-table"], ["profile_bq_to_gcs"]),
+        Step("profile_wipe_avro", [*profile, "--wipe-avro"], ["profile_gcs_to_bigtable"]),
+    ]
 
 
 def artifact_table(storage: Storage, buckets: dict[str, str], steps: dict[str, Step]) -> list[list[str]]:
@@ -489,19 +345,19 @@ def main() -> int:
     except RuntimeError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1
-    server, amo_url = start_amo_server(log_dir)
+    server, amo_url = start_amo_server(log_dir / "amo-server.log", addons=AMO_ADDONS, seed=SEED)
     print(f"fixture AMO server started at {amo_url}", flush=True)
     steps = pipeline(day, amo_url, buckets, data_root)
     progress = Progress(len(steps) + 2, args.heartbeat)  # + telemetry + report
     try:
         ensure_telemetry(data_root / "telemetry", day, log_dir, progress, env)
-        run_dag(steps, log_dir, args.parallel, progress, env)
+        run_dag(steps, lambda step: run_step(step, log_dir, progress, env), args.parallel)
         storage = Storage()
         runs = [s.summary for s in steps if s.summary]
         runs_url = join_url(buckets["telemetry-parquet"], "demo-runs.json")
         storage.write_json(runs_url, runs)
         report = [
-            console("taar_report", "taar-report"),
+            job_console("taar_report", "taar-report"),
             "--bucket",
             buckets["telemetry-parquet"],
             "--locale-bucket",

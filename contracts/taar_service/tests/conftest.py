@@ -16,15 +16,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from taar_testing.pipeline import (
+    Step,
+    daily_steps,
+    job_console,
+    profile_command,
+    run_dag,
+    start_amo_server,
+    telemetry_command,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
-VENVS = ROOT / ".venv"
 CONFIG_PATH = ROOT / "deploy" / "airflow" / "taar_deployment.json"
 # Small enough for ~2 minutes of Spark on 2 cores, large enough that every recommender has data.
 CLIENTS = 3000
@@ -33,15 +40,6 @@ AMO_ADDONS = 400
 SEED = 7
 # Test clients appended to clients_last_seen: the same profile with a null city, a null os.
 NULL_FIELD_CLIENTS = {"city": "contract-null-city-client", "os": "contract-null-os-client"}
-
-
-@dataclass
-class Step:
-    name: str
-    command: list[str]
-    after: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 @dataclass
@@ -58,10 +56,10 @@ class Pipeline:
 
 
 def console(venv: str, script: str) -> str:
-    path = VENVS / venv / "bin" / script
-    if not path.exists():
+    path = job_console(venv, script)
+    if not Path(path).exists():
         pytest.fail(f"{path} is missing: run `make envs` (the suite runs each job from its own venv)", pytrace=False)
-    return str(path)
+    return path
 
 
 def hashed(client_id: str) -> str:
@@ -88,20 +86,6 @@ def publish_options(config: dict[str, Any], job: str) -> list[str]:
     return ["--bucket", bucket, "--prefix", prefix, "--compress", compress or "none"]
 
 
-ENSEMBLE_MODELS = {  # spark_ensemble's option -> the artifact it reads
-    "--locale-url": "top10_dict.json",
-    "--donors-url": "donors.json",
-    "--lr-curves-url": "lr_curves.json",
-    "--item-matrix-url": "item_matrix.json",
-    "--addon-mapping-url": "addon_mapping.json",
-}
-
-
-def model_options(config: dict[str, Any]) -> list[str]:
-    """spark_ensemble's model URLs: where the config publishes each model."""
-    return [arg for flag, name in ENSEMBLE_MODELS.items() for arg in (flag, artifact_url(artifact(config, name)))]
-
-
 def consumer_env(config: dict[str, Any]) -> dict[str, str]:
     """The TAAR service's settings (taar/settings.py names) as the config maps them."""
     env: dict[str, str] = {}
@@ -124,32 +108,17 @@ def consumer_env(config: dict[str, Any]) -> dict[str, str]:
 def run_steps(steps: list[Step], log_dir: Path, env: dict[str, str], parallel: int = 2) -> dict[str, float]:
     """Run steps once their `after` steps are done, at most `parallel` at once; any failure fails."""
 
-    def run(step: Step) -> Step:
+    def run(step: Step) -> None:
         start = time.monotonic()
         log = log_dir / f"{step.name}.log"
         with open(log, "w") as stderr:
-            result = subprocess.run(
-                step.command, stdout=stderr, stderr=subprocess.STDOUT, cwd=log_dir, env={**env, **step.env}
-            )
+            result = subprocess.run(step.command, stdout=stderr, stderr=subprocess.STDOUT, cwd=log_dir, env=env)
         step.seconds = time.monotonic() - start
         print(f"contract pipeline: {step.name} exit {result.returncode} in {step.seconds:.1f}s", file=sys.stderr)
         if result.returncode != 0:
             raise RuntimeError(f"{step.name} failed (exit {result.returncode}); log {log}:\n{log.read_text()[-3000:]}")
-        return step
 
-    pending = {s.name: s for s in steps}
-    done: set[str] = set()
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        running: dict[Future, str] = {}
-        while pending or running:
-            for name, step in list(pending.items()):
-                if len(running) < parallel and all(dep in done for dep in step.after):
-                    running[pool.submit(run, step)] = name
-                    del pending[name]
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                future.result()
-                done.add(running.pop(future))
+    run_dag(steps, run, parallel)
     return {s.name: s.seconds for s in steps}
 
 
@@ -179,134 +148,33 @@ def add_null_field_clients(clients_last_seen: Path, day: dt.date) -> None:
     pq.write_table(pa.concat_tables(extra), clients_last_seen / f"contract-null-fields-{day:%Y%m%d}.parquet")
 
 
-def start_amo_server(log_dir: Path) -> tuple[subprocess.Popen, str]:
-    command = [console("taar_fixtures", "taar-fixtures"), "amo-server", "--addons", str(AMO_ADDONS)]
-    command += ["--seed", str(SEED), "--port", "0"]
-    log = open(log_dir / "amo-server.log", "w")
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
-    line = server.stdout.readline()
-    if not line:
-        server.kill()
-        pytest.fail(f"fixture AMO server did not start; see {log_dir / 'amo-server.log'}", pytrace=False)
-    return server, json.loads(line)["url"]
-
-
 def pipeline_steps(config: dict[str, Any], day: dt.date, amo_url: str, telemetry: Path, work: Path) -> list[Step]:
-    date = ["--date", f"{day:%Y%m%d}"]
-    whitelist = artifact_url(artifact(config, "whitelist_addons_database.json"))
-    editorial = artifact_url(artifact(config, "only_guids_top_200.json"))
-    spark = [*date, "--input", str(telemetry / "clients_daily"), "--seed", str(SEED)]
+    """The daily jobs reading and publishing where the config says; profiles into its Bigtable."""
     profiles = config["profiles"]
-    profile = [
-        console("profile_bigtable", "taar-profile-bigtable"),
-        "--iso-date",
-        f"{day:%Y%m%d}",
-        "--engine",
-        "duckdb",
-        "--source",
-        str(telemetry / "clients_last_seen"),
-        "--duckdb-path",
-        str(work / "bigquery.duckdb"),
-        "--avro-gcs-bucket",
-        profiles["avro_bucket"],
-        "--sample-rate",
-        str(profiles["sample_rate"]),
-        "--gcp-project",
-        profiles["bigtable_project"],
-        "--bigtable-instance-id",
-        profiles["bigtable_instance"],
-        "--bigtable-table-id",
-        profiles["bigtable_table"],
-    ]
-    # Spark steps come before the profile load, so the longest chain starts first.
-    return [
-        Step(
-            "amodump",
-            [console("amodump", "taar-amodump"), *date, "--amo-url", amo_url, *publish_options(config, "amodump")],
-        ),
-        Step(
-            "amowhitelist",
-            [console("amowhitelist", "taar-amowhitelist"), *date, *publish_options(config, "amowhitelist")],
-            ["amodump"],
-        ),
-        Step(
-            "update_whitelist",
-            [
-                console("update_whitelist", "taar-update-whitelist"),
-                *date,
-                "--amo-url",
-                amo_url,
-                *publish_options(config, "update_whitelist"),
-            ],
-        ),
-        Step(
-            "spark_lite",
-            [
-                console("spark_lite", "taar-spark-lite"),
-                *spark,
-                "--whitelist-url",
-                whitelist,
-                *publish_options(config, "spark_lite"),
-            ],
-            ["amowhitelist"],
-        ),
-        Step(
-            "spark_locale",
-            [
-                console("spark_locale", "taar-spark-locale"),
-                *spark,
-                "--num-days",
-                str(DAYS),
-                "--whitelist-url",
-                editorial,
-                *publish_options(config, "spark_locale"),
-            ],
-            ["update_whitelist"],
-        ),
-        Step(
-            "spark_similarity",
-            [
-                console("spark_similarity", "taar-spark-similarity"),
-                *spark,
-                "--whitelist-url",
-                editorial,
-                *publish_options(config, "spark_similarity"),
-            ],
-            ["update_whitelist"],
-        ),
-        Step(
-            "spark_collaborative",
-            [
-                console("spark_collaborative", "taar-spark-collaborative"),
-                *spark,
-                "--num-days",
-                str(DAYS),
-                "--whitelist-url",
-                editorial,
-                *publish_options(config, "spark_collaborative"),
-            ],
-            ["update_whitelist"],
-        ),
-        # Weekly in production; here once the three models it weighs are published where the
-        # config says the service reads them.
-        Step(
-            "spark_ensemble",
-            [
-                console("spark_ensemble", "taar-spark-ensemble"),
-                *spark,
-                "--num-days",
-                str(DAYS),
-                "--whitelist-url",
-                editorial,
-                *model_options(config),
-                *publish_options(config, "spark_ensemble"),
-            ],
-            ["spark_locale", "spark_similarity", "spark_collaborative"],
-        ),
-        Step("profile_fill_bq", [*profile, "--fill-bq"]),
-        Step("profile_bq_to_gcs", [*profile, "--bq-to-gcs"], ["profile_fill_bq"]),
-        Step("profile_gcs_to_bigtable", [*profile, "--gcs-to-bigtable"], ["profile_bq_to_gcs"]),
-    ]
+    bigtable = [
+        "--gcp-project", profiles["bigtable_project"], "--bigtable-instance-id", profiles["bigtable_instance"],
+        "--bigtable-table-id", profiles["bigtable_table"],
+    ]  # fmt: skip
+    profile = profile_command(
+        day,
+        clients_last_seen=str(telemetry / "clients_last_seen"),
+        duckdb_path=str(work / "bigquery.duckdb"),
+        avro_bucket=profiles["avro_bucket"],
+        sample_rate=profiles["sample_rate"],
+        sink_options=bigtable,
+        console=console,
+    )
+    return daily_steps(
+        day,
+        amo_url=amo_url,
+        clients_daily=str(telemetry / "clients_daily"),
+        seed=SEED,
+        num_days=DAYS,
+        artifact_url=lambda name: artifact_url(artifact(config, name)),
+        publish_options=lambda job: publish_options(config, job),
+        profile=profile,
+        console=console,
+    )
 
 
 def create_buckets(config: dict[str, Any]) -> None:
@@ -335,34 +203,19 @@ def pipeline(
     day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     telemetry = work / "telemetry"
     started = time.monotonic()
-    subprocess.run(
-        [
-            console("taar_fixtures", "taar-fixtures"),
-            "telemetry",
-            "--out",
-            str(telemetry),
-            "--clients",
-            str(CLIENTS),
-            "--days",
-            str(DAYS),
-            "--end-date",
-            f"{day:%Y%m%d}",
-            "--seed",
-            str(SEED),
-            "--amo-addons",
-            str(AMO_ADDONS),
-            "--amo-seed",
-            str(SEED),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
+    command = telemetry_command(
+        telemetry, clients=CLIENTS, days=DAYS, end_date=day, seed=SEED, amo_addons=AMO_ADDONS, console=console
     )
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     add_null_field_clients(telemetry / "clients_last_seen", day)
     create_buckets(deployment_config)
     # Jobs see the emulators only through the environment the fixtures set.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
     seconds = {"telemetry": time.monotonic() - started}
-    server, amo_url = start_amo_server(log_dir)
+    try:
+        server, amo_url = start_amo_server(log_dir / "amo-server.log", addons=AMO_ADDONS, seed=SEED, console=console)
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
     try:
         seconds |= run_steps(pipeline_steps(deployment_config, day, amo_url, telemetry, work), log_dir, env)
     except RuntimeError as exc:

@@ -1,4 +1,8 @@
-"""Hand-made clients_last_seen / deletion_request Parquet and a CLI runner for the job."""
+"""Hand-made clients_last_seen / deletion_request Parquet and a CLI runner for the job.
+
+Rows use taar_fixtures' clients_last_seen schema, the one its generator writes for the demo
+and the contract suite, so hand-made and generated inputs cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -13,44 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
+from taar_fixtures.telemetry import ADDON_FIELDS, CLIENTS_LAST_SEEN_SCHEMA
 from taar_profile_bigtable.cli import main
 
 DAY = dt.date(2026, 11, 27)
-
-ADDON_FIELDS = [
-    ("addon_id", pa.string()),
-    ("blocklisted", pa.bool_()),
-    ("name", pa.string()),
-    ("user_disabled", pa.bool_()),
-    ("app_disabled", pa.bool_()),
-    ("version", pa.string()),
-    ("scope", pa.int64()),
-    ("type", pa.string()),
-    ("foreign_install", pa.bool_()),
-    ("has_binary_components", pa.bool_()),
-    ("install_day", pa.int64()),
-    ("update_day", pa.int64()),
-    ("signed_state", pa.int64()),
-    ("is_system", pa.bool_()),
-    ("is_web_extension", pa.bool_()),
-    ("multiprocess_compatible", pa.bool_()),
-]
-ADDON = pa.struct(ADDON_FIELDS)
-CLIENTS_LAST_SEEN = pa.schema(
-    [
-        ("submission_date", pa.date32()),
-        ("client_id", pa.string()),
-        ("city", pa.string()),
-        ("locale", pa.string()),
-        ("os", pa.string()),
-        ("subsession_hours_sum", pa.float64()),
-        ("places_bookmarks_count_mean", pa.float64()),
-        ("scalar_parent_browser_engagement_tab_open_event_count_sum", pa.int64()),
-        ("scalar_parent_browser_engagement_total_uri_count_sum", pa.int64()),
-        ("scalar_parent_browser_engagement_unique_domains_count_mean", pa.float64()),
-        ("active_addons", pa.list_(ADDON)),
-    ]
-)
 
 
 def addon(addon_id: str | None, **flags: Any) -> dict[str, Any]:
@@ -61,7 +31,7 @@ def addon(addon_id: str | None, **flags: Any) -> dict[str, Any]:
 
 
 def client_row(client_id: str | None, day: dt.date = DAY, **values: Any) -> dict[str, Any]:
-    row = {field.name: None for field in CLIENTS_LAST_SEEN}
+    row = {field.name: None for field in CLIENTS_LAST_SEEN_SCHEMA}
     row.update(
         submission_date=day,
         client_id=client_id,
@@ -83,8 +53,8 @@ def write_clients_last_seen(root: Path, rows: list[dict[str, Any]], parts: int =
     folder = root / "clients_last_seen"
     folder.mkdir(parents=True, exist_ok=True)
     for part in range(parts):
-        chunk = rows[part::parts]
-        pq.write_table(pa.Table.from_pylist(chunk, schema=CLIENTS_LAST_SEEN), folder / f"part-{part:05d}.parquet")
+        chunk = pa.Table.from_pylist(rows[part::parts], schema=CLIENTS_LAST_SEEN_SCHEMA)
+        pq.write_table(chunk, folder / f"part-{part:05d}.parquet")
     return folder
 
 

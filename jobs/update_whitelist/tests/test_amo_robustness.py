@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from taar_common.storage import Storage, join_url
 from taar_fixtures.amo import AmoFixtureServer, EditorialEntry, generate_catalogue
+from taar_testing.http_server import LocalHttpServer, send_json
 from taar_update_whitelist.cli import main
 
 PREFIX = "telemetry-ml/addon_recommender/"
@@ -26,7 +27,7 @@ def run_cli(*args):
     return result.exit_code, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
-class EditorialServer:
+class EditorialServer(LocalHttpServer):
     """A stand-in editorial endpoint whose pages and `next` links a test chooses.
 
     `next_link(page, base_url)` gives page `page`'s `next` (None ends the list); each page
@@ -35,52 +36,25 @@ class EditorialServer:
     """
 
     def __init__(self, next_link: Callable[[int, str], str | None]) -> None:
+        self.next_link = next_link
         self.requests: list[tuple[str, str]] = []  # (Host header, path)
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer.requests.append((self.headers.get("Host", ""), self.path))
-                page = int(parse_qs(urlsplit(self.path).query).get("page", ["1"])[0])
-                chunk = GUIDS[(page - 1) % 2 * 120 : ((page - 1) % 2 + 1) * 120]
-                body = json.dumps(
-                    {
-                        "results": [{"addon": {"guid": g}, "custom_description": ""} for g in chunk],
-                        "next": next_link(page, outer.url) if len(outer.requests) < 10 else None,
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        self.requests.append((request.headers.get("Host", ""), request.path))
+        page = int(parse_qs(urlsplit(request.path).query).get("page", ["1"])[0])
+        chunk = GUIDS[(page - 1) % 2 * 120 : ((page - 1) % 2 + 1) * 120]
+        payload = {
+            "results": [{"addon": {"guid": g}, "custom_description": ""} for g in chunk],
+            "next": self.next_link(page, self.url) if len(self.requests) < 10 else None,
+        }
+        send_json(request, payload)
 
 
 @pytest.fixture
 def editorial_server() -> Iterator[Callable[[Callable[[int, str], str | None]], EditorialServer]]:
-    servers: list[EditorialServer] = []
-
-    def start(next_link: Callable[[int, str], str | None]) -> EditorialServer:
-        servers.append(EditorialServer(next_link))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+    with contextlib.ExitStack() as servers:
+        yield lambda next_link: servers.enter_context(EditorialServer(next_link))
 
 
 def editorial_path(page: int) -> str:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 from taar_common.http import HttpStats, build_http_session, fetch_json
+from taar_testing.http_server import LocalHttpServer, self_signed_certificate
 
 BODY = json.dumps({"ok": True, "pad": "x" * 200}).encode()
 DRIP_INTERVAL_S = 0.02  # each byte arrives well within any per-read timeout
 
 
-class DrippingServer:
+class DrippingServer(LocalHttpServer):
     """Answers each request of a path with the next scripted mode, then repeats the last.
 
     Modes: `ok` (whole answer at once), `drip-body` (headers at once, then the body one byte
@@ -26,58 +26,44 @@ class DrippingServer:
     def __init__(self) -> None:
         self.script: dict[str, list[str]] = {}
         self.hits: dict[str, list[float]] = {}
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?")[0]
+        self.hits.setdefault(path, []).append(time.monotonic())
+        modes = self.script[path]
+        mode = modes.pop(0) if len(modes) > 1 else modes[0]
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"X-Padding: {'p' * 100}\r\nContent-Length: {len(BODY)}\r\n\r\n"
+        ).encode()
+        try:
+            if mode == "ok":
+                request.wfile.write(head + BODY)
+            elif mode == "drip-body":
+                request.wfile.write(head)
+                request.wfile.flush()
+                drip(request, BODY)
+            elif mode == "drip-headers":
+                drip(request, head)
+                request.wfile.write(BODY)
+            request.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            request.close_connection = True  # the client gave up, as it should
 
-            def log_message(self, *args) -> None:
-                pass
 
-            def drip(self, data: bytes) -> None:
-                for index in range(len(data)):
-                    self.wfile.write(data[index : index + 1])
-                    self.wfile.flush()
-                    time.sleep(DRIP_INTERVAL_S)
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                outer.hits.setdefault(path, []).append(time.monotonic())
-                modes = outer.script[path]
-                mode = modes.pop(0) if len(modes) > 1 else modes[0]
-                head = (
-                    f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    f"X-Padding: {'p' * 100}\r\nContent-Length: {len(BODY)}\r\n\r\n"
-                ).encode()
-                try:
-                    if mode == "ok":
-                        self.wfile.write(head + BODY)
-                    elif mode == "drip-body":
-                        self.wfile.write(head)
-                        self.wfile.flush()
-                        self.drip(BODY)
-                    elif mode == "drip-headers":
-                        self.drip(head)
-                        self.wfile.write(BODY)
-                    self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True  # the client gave up, as it should
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def drip(request: BaseHTTPRequestHandler, data: bytes) -> None:
+    """Write `data` one byte per DRIP_INTERVAL_S."""
+    for index in range(len(data)):
+        request.wfile.write(data[index : index + 1])
+        request.wfile.flush()
+        time.sleep(DRIP_INTERVAL_S)
 
 
 @pytest.fixture
 def server() -> Iterator[DrippingServer]:
-    dripping = DrippingServer()
-    yield dripping
-    dripping.close()
+    with DrippingServer() as dripping:
+        yield dripping
 
 
 def session(stats: HttpStats, deadline_s: float, retries: int = 3):
@@ -136,30 +122,13 @@ def test_a_prompt_answer_on_a_kept_alive_connection_is_not_cut(server):
 
 
 def test_dripping_answer_over_tls_is_cut_too(tmp_path, monkeypatch):
-    import shutil
-    import ssl
-    import subprocess
-
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not found: apt-get install openssl (needed to make a test certificate)")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    server = DrippingServer()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    cert, key = self_signed_certificate(tmp_path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
-    try:
+    with DrippingServer() as server:
+        server.use_tls(cert, key)
         server.script["/p"] = ["drip-body", "ok"]
         stats = HttpStats()
         started = time.monotonic()
-        url = server.url.replace("http://", "https://") + "/p"
-        assert fetch_json(session(stats, 0.5), url) == json.loads(BODY)
+        assert fetch_json(session(stats, 0.5), server.url + "/p") == json.loads(BODY)
         assert time.monotonic() - started < 2.0
         assert stats.retries == 1 and len(server.hits["/p"]) == 2
-    finally:
-        server.close()

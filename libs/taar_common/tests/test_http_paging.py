@@ -2,63 +2,38 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from taar_common.http import HttpStats, PagingError, build_http_session, iter_pages
+from taar_testing.http_server import LocalHttpServer, send_json
 
 Pager = Callable[[str, dict[str, list[str]], str], dict]
 """(path, query, server URL) -> the JSON page to answer."""
 
 
-class PagingServer:
+class PagingServer(LocalHttpServer):
     """Answers every GET with the page that `pager` makes; records the requested paths+queries."""
 
     def __init__(self, pager: Pager) -> None:
+        self.pager = pager
         self.requested: list[str] = []
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer.requested.append(self.path)
-                parts = urlsplit(self.path)
-                body = json.dumps(pager(parts.path, parse_qs(parts.query), outer.url)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        self.requested.append(request.path)
+        parts = urlsplit(request.path)
+        send_json(request, self.pager(parts.path, parse_qs(parts.query), self.url))
 
 
 @pytest.fixture
 def serve() -> Iterator[Callable[[Pager], PagingServer]]:
-    servers: list[PagingServer] = []
-
-    def start(pager: Pager) -> PagingServer:
-        servers.append(PagingServer(pager))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+    with contextlib.ExitStack() as servers:
+        yield lambda pager: servers.enter_context(PagingServer(pager))
 
 
 def envelope(page: int, page_count: int | None, next_url: str | None) -> dict:

@@ -4,50 +4,31 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 from taar_common.http import HttpStats, MalformedResponseError, build_http_session, fetch_json
+from taar_testing.http_server import LocalHttpServer, self_signed_certificate, send_reply
 
 
-class ScriptedServer:
+class ScriptedServer(LocalHttpServer):
     """Answers each path with a scripted list of replies, then keeps repeating the last."""
 
     def __init__(self) -> None:
         self.script: dict[str, list[tuple]] = {}
         self.hits: dict[str, list[float]] = {}
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                outer.hits.setdefault(path, []).append(time.monotonic())
-                replies = outer.script[path]
-                status, headers, body, delay = replies.pop(0) if len(replies) > 1 else replies[0]
-                time.sleep(delay)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?")[0]
+        self.hits.setdefault(path, []).append(time.monotonic())
+        replies = self.script[path]
+        status, headers, body, delay = replies.pop(0) if len(replies) > 1 else replies[0]
+        time.sleep(delay)
+        send_reply(request, status, body, headers)
 
 
 OK = (200, {"Content-Type": "application/json"}, json.dumps({"ok": True}).encode(), 0.0)
@@ -55,9 +36,8 @@ OK = (200, {"Content-Type": "application/json"}, json.dumps({"ok": True}).encode
 
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
-    scripted = ScriptedServer()
-    yield scripted
-    scripted.close()
+    with ScriptedServer() as scripted:
+        yield scripted
 
 
 def session(stats: HttpStats, **kwargs):
@@ -166,27 +146,12 @@ def test_unreachable_host_raises_connection_error_naming_the_url():
 
 
 @pytest.fixture
-def tls_server(tmp_path):
+def tls_server(tmp_path) -> Iterator[tuple[ScriptedServer, str]]:
     """The scripted server behind TLS with a fresh self-signed certificate for 127.0.0.1."""
-    import shutil
-    import ssl
-    import subprocess
-
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not found: apt-get install openssl (needed to make a test certificate)")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    scripted = ScriptedServer()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    scripted.httpd.socket = context.wrap_socket(scripted.httpd.socket, server_side=True)
-    scripted.url = scripted.url.replace("http://", "https://")
-    yield scripted, str(cert)
-    scripted.close()
+    cert, key = self_signed_certificate(tmp_path)
+    with ScriptedServer() as scripted:
+        scripted.use_tls(cert, key)
+        yield scripted, str(cert)
 
 
 def test_direct_pool_path_verifies_tls_like_requests(tls_server, monkeypatch):
