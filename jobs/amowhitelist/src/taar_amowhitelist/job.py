@@ -60,9 +60,5 @@ def run_amowhitelist(run: AmowhitelistRun, summary: RunSummary, storage: Storage
     summary.details["rejected"] = dict(sorted(lists.rejected.items()))
     payloads = dict(zip(OUTPUTS, (lists.whitelist, lists.featured, lists.featured_whitelist), strict=True))
     with summary.timed("publish"):  # all three checked, then written as one set under the job's lease
-        publish_all(
-            storage,
-            run.target.on(run.run_date),
-            {f"{name}.json": payload for name, payload in payloads.items()},
-            summary,
-        )
+        payloads = {f"{name}.json": payload for name, payload in payloads.items()}
+        publish_all(storage, run.target.on(run.run_date), payloads, summary)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from taar_common.dates import last_days
-from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import local_spark_config, read_clients_daily, run_spark_job
+from taar_common.publish import publish_all
+from taar_common.spark import WindowRun, local_spark_config, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import whitelist_guids
@@ -35,21 +33,11 @@ class NoRatingsError(ValueError):
     """No client has a valid whitelisted add-on; nothing is published."""
 
 
-@dataclass(frozen=True)
-class CollaborativeRun:
-    """Everything one run needs, as resolved by the CLI."""
+@dataclass(frozen=True, kw_only=True)
+class CollaborativeRun(WindowRun):
+    """One window's run: the ALS settings beyond every windowed Spark run's."""
 
-    run_date: dt.date
-    input_url: str
-    whitelist_url: str
-    num_days: int
     als: transform.AlsParams
-    target: OutputTarget
-
-    @property
-    def days(self) -> list[dt.date]:
-        """The `--num-days` days ending with `--date`, oldest first."""
-        return last_days(self.run_date, self.num_days)
 
 
 def read_whitelist_records(storage: Storage, url: str) -> tuple[list[str], dict[str, Any]]:
@@ -101,16 +89,7 @@ def train(frame: DataFrame, items: dict[str, int], run: CollaborativeRun, summar
 def run(spark: SparkSession, storage: Storage, run: CollaborativeRun, summary: RunSummary) -> None:
     """Extract -> train -> check both artifacts and publish them (nothing is written if a check fails)."""
     params = run.als
-    summary.details.update(
-        input=run.input_url,
-        days=[run.days[0].isoformat(), run.run_date.isoformat()],
-        whitelist=run.whitelist_url,
-        rank=params.rank,
-        reg_param=params.reg_param,
-        alpha=params.alpha,
-        max_iter=params.max_iter,
-        seed=params.seed,
-    )
+    summary.details.update(run.input_details(), **asdict(params))
     with summary.timed("extract"):
         frame, guids, records = extract(spark, storage, run)
         items = transform.item_ids(guids)  # a collision fails here, before any Spark work
@@ -121,13 +100,9 @@ def run(spark: SparkSession, storage: Storage, run: CollaborativeRun, summary: R
     mapping = transform.addon_mapping(matrix, items, records)
     summary.count("items", len(matrix))
     with summary.timed("publish"):  # both checked before either is written, under the job's lease
-        publish_all(
-            storage,
-            run.target.on(run.run_date),
-            {"item_matrix.json": matrix, "addon_mapping.json": mapping},
-            summary,
-            check_params={"item_matrix.json": {"rank": params.rank, "addon_mapping": mapping}},
-        )
+        payloads = {"item_matrix.json": matrix, "addon_mapping.json": mapping}
+        checks = {"item_matrix.json": {"rank": params.rank, "addon_mapping": mapping}}
+        publish_all(storage, run.target.on(run.run_date), payloads, summary, checks)
 
 
 def main(run_args: CollaborativeRun, summary: RunSummary, master: str | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import sys
@@ -12,9 +11,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from taar_common.artifacts import check_artifact
-from taar_common.dates import last_days
-from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import local_spark_config, read_clients_daily, run_spark_job
+from taar_common.publish import publish_all
+from taar_common.spark import WindowRun, local_spark_config, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
@@ -42,14 +40,10 @@ class ModelUrls:
     addon_mapping: str
 
 
-@dataclass(frozen=True)
-class EnsembleRun:
-    """Everything one run needs, as resolved by the CLI."""
+@dataclass(frozen=True, kw_only=True)
+class EnsembleRun(WindowRun):
+    """One window's run: the models read and the training settings beyond every windowed Spark run's."""
 
-    run_date: dt.date
-    num_days: int
-    input_url: str
-    whitelist_url: str
     models: ModelUrls
     min_addons: int
     sample_fraction: float
@@ -60,11 +54,6 @@ class EnsembleRun:
     max_iter: int
     partitions: int
     seed: int
-    target: OutputTarget
-
-    @property
-    def days(self) -> list[dt.date]:
-        return last_days(self.run_date, self.num_days)
 
 
 def read_model_artifact(storage: Storage, name: str, url: str, **params: Any) -> Any:
@@ -105,10 +94,7 @@ def score_clients(spark: SparkSession, clients: DataFrame, models: scoring.Model
 def run(spark: SparkSession, storage: Storage, run: EnsembleRun, summary: RunSummary) -> None:
     """Extract -> score -> fit -> check and publish `ensemble_weight.json` (nothing written if a check fails)."""
     summary.details.update(
-        input=run.input_url,
-        from_date=run.days[0].isoformat(),
-        to_date=run.run_date.isoformat(),
-        whitelist=run.whitelist_url,
+        run.input_details(),
         models=vars(run.models),
         seed=run.seed,
     )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import local_spark_config, observe_input, partition_url, read_clients_daily, run_spark_job
+from taar_common.publish import publish_all
+from taar_common.spark import (
+    SparkRun,
+    local_spark_config,
+    observe_input,
+    read_clients_daily,
+    run_spark_job,
+)
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
@@ -22,16 +27,12 @@ COLUMNS = ("client_id", "channel", "app_name", "active_addons")
 LOCAL_SPARK_CONFIG = local_spark_config(driver_memory="512m", shuffle_partitions=16)
 
 
-@dataclass(frozen=True)
-class LiteRun:
-    """Everything one run needs, as resolved by the CLI."""
+@dataclass(frozen=True, kw_only=True)
+class LiteRun(SparkRun):
+    """One day's run: the CLI's settings beyond every Spark run's."""
 
-    run_date: dt.date
-    input_url: str
-    whitelist_url: str
     sample_fraction: float
     seed: int
-    target: OutputTarget
 
 
 def extract(spark: SparkSession, storage: Storage, run: LiteRun) -> tuple[DataFrame, list[str]]:
@@ -56,7 +57,7 @@ def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary
     with summary.timed("extract"):
         frame, whitelist = extract(spark, storage, run)
         summary.count("whitelist_guids", len(whitelist))
-        summary.details.update(input=partition_url(run.input_url, run.run_date), whitelist=run.whitelist_url)
+        summary.details.update(run.input_details())
     # The input counts ride on the transform's first pass: a pass of their own would cost a
     # third of the job (one scan of the day each for the counts, co-installations, ranking).
     release = F.col("channel").eqNullSafe("release") & F.col("app_name").eqNullSafe("Firefox")
@@ -71,12 +72,8 @@ def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary
         summary.count("coinstallation_pairs", sum(len(v) for v in coinstallation.values()) // 2)
         summary.count("ranked_guids", len(ranking))
     with summary.timed("publish"):
-        publish_all(
-            storage,
-            run.target.on(run.run_date),
-            {"guid_coinstallation.json": coinstallation, "guid_install_ranking.json": ranking},
-            summary,
-        )
+        payloads = {"guid_coinstallation.json": coinstallation, "guid_install_ranking.json": ranking}
+        publish_all(storage, run.target.on(run.run_date), payloads, summary)
 
 
 def main(run_args: LiteRun, summary: RunSummary, master: str | None) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
-from taar_common.dates import last_days
-from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import local_spark_config, observe_input, read_clients_daily, run_spark_job
+from taar_common.publish import publish_all
+from taar_common.spark import WindowRun, local_spark_config, observe_input, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
@@ -22,24 +20,14 @@ COLUMNS = ("client_id", "channel", "app_name", "locale", "active_addons")
 LOCAL_SPARK_CONFIG = local_spark_config(driver_memory="512m", shuffle_partitions=16)
 
 
-@dataclass(frozen=True)
-class LocaleRun:
-    """Everything one run needs, as resolved by the CLI."""
+@dataclass(frozen=True, kw_only=True)
+class LocaleRun(WindowRun):
+    """One window's run: the CLI's settings beyond every windowed Spark run's."""
 
-    run_date: dt.date
-    input_url: str
-    whitelist_url: str
-    num_days: int
     num_addons: int
     epsilon: float
     max_addons_per_client: int
     seed: int
-    target: OutputTarget
-
-    @property
-    def days(self) -> list[dt.date]:
-        """The `--num-days` days ending with `--date`, oldest first."""
-        return last_days(self.run_date, self.num_days)
 
 
 def extract(spark: SparkSession, storage: Storage, run: LocaleRun) -> tuple[DataFrame, list[str]]:
@@ -71,9 +59,7 @@ def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSumma
         frame, whitelist = extract(spark, storage, run)
         summary.count("whitelist_guids", len(whitelist))
         summary.details.update(
-            input=run.input_url,
-            days=[run.days[0].isoformat(), run.run_date.isoformat()],
-            whitelist=run.whitelist_url,
+            run.input_details(),
             epsilon=run.epsilon,
             max_addons_per_client=run.max_addons_per_client,
         )
@@ -85,13 +71,9 @@ def run(spark: SparkSession, storage: Storage, run: LocaleRun, summary: RunSumma
         summary.count("locales", len(top))
         summary.count("contributions", sum(sum(c.values()) for c in counts.values()))
     with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
-        publish_all(
-            storage,
-            run.target.on(run.run_date),
-            {"top10_dict.json": top},
-            summary,
-            check_params={"top10_dict.json": {"num_addons": run.num_addons}},
-        )
+        payloads = {"top10_dict.json": top}
+        checks = {"top10_dict.json": {"num_addons": run.num_addons}}
+        publish_all(storage, run.target.on(run.run_date), payloads, summary, checks)
 
 
 def main(run_args: LocaleRun, summary: RunSummary, master: str | None) -> None:

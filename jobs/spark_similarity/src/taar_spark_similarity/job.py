@@ -9,8 +9,8 @@ from typing import Any
 
 from pyspark.sql import DataFrame, Observation, SparkSession
 from taar_common.dates import days_between
-from taar_common.publish import OutputTarget, publish_all
-from taar_common.spark import local_spark_config, read_clients_daily, run_spark_job
+from taar_common.publish import publish_all
+from taar_common.spark import SparkRun, local_spark_config, read_clients_daily, run_spark_job
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 from taar_common.whitelist import read_whitelist
@@ -26,21 +26,17 @@ class NoDonorsError(ValueError):
     """No client qualifies as a donor; nothing is published."""
 
 
-@dataclass(frozen=True)
-class SimilarityRun:
-    """Everything one run needs, as resolved by the CLI."""
+@dataclass(frozen=True, kw_only=True)
+class SimilarityRun(SparkRun):
+    """A --from-date..--date run: the CLI's settings beyond every Spark run's."""
 
-    run_date: dt.date
     from_date: dt.date
-    input_url: str
-    whitelist_url: str
     num_clusters: int
     num_donors: int
     kernel_bandwidth: float
     num_pdf_points: int
     cluster_sample_size: int
     seed: int
-    target: OutputTarget
 
     @property
     def days(self) -> list[dt.date]:
@@ -91,10 +87,7 @@ def build_donors(
 def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunSummary) -> None:
     """Extract -> transform -> check and publish both artifacts (nothing is written if a check fails)."""
     summary.details.update(
-        input=run.input_url,
-        from_date=run.from_date.isoformat(),
-        to_date=run.run_date.isoformat(),
-        whitelist=run.whitelist_url,
+        run.input_details(),
         seed=run.seed,
     )
     with summary.timed("extract"):
@@ -116,13 +109,9 @@ def run(spark: SparkSession, storage: Storage, run: SimilarityRun, summary: RunS
             same, other, bandwidth=run.kernel_bandwidth, num_points=run.num_pdf_points, seed=run.seed
         )
     with summary.timed("publish"):  # both checked before either is written, under the job's lease
-        publish_all(
-            storage,
-            run.target.on(run.run_date),
-            {"donors.json": donors, "lr_curves.json": curves},
-            summary,
-            check_params={"lr_curves.json": {"num_pdf_points": run.num_pdf_points}},
-        )
+        payloads = {"donors.json": donors, "lr_curves.json": curves}
+        checks = {"lr_curves.json": {"num_pdf_points": run.num_pdf_points}}
+        publish_all(storage, run.target.on(run.run_date), payloads, summary, checks)
 
 
 def main(run_args: SimilarityRun, summary: RunSummary, master: str | None) -> None:

@@ -87,10 +87,6 @@ def run_update_whitelist(run: UpdateWhitelistRun, summary: RunSummary, storage: 
         summary.counts.update(stats.as_dict())
         session.close()
     with summary.timed("publish"):  # checked and shrink-guarded, then written under the job's lease
-        publish_all(
-            storage or Storage(),
-            run.target.on(run.run_date),
-            {ARTIFACT: editorial.guids},
-            summary,
-            check_params={ARTIFACT: {"allow_shortlist": run.allow_shortlist}},
-        )
+        payloads = {ARTIFACT: editorial.guids}
+        checks = {ARTIFACT: {"allow_shortlist": run.allow_shortlist}}
+        publish_all(storage or Storage(), run.target.on(run.run_date), payloads, summary, checks)

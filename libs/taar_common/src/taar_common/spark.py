@@ -13,14 +13,16 @@ import os
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import click
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from taar_common.dates import compact
+from taar_common.dates import compact, last_days
 from taar_common.options import check_storage_url
+from taar_common.publish import OutputTarget
 from taar_common.storage import Storage, join_url, local_data_root
 from taar_common.validity import ADDON_FLAGS_FALSE
 from taar_common.whitelist import default_whitelist_url
@@ -47,6 +49,39 @@ PRODUCTION_CLIENTS_DAILY = "gs://moz-fx-data-derived-datasets-parquet/clients_da
 """Where production reads clients_daily; the DAG passes it as `--input` (deploy config `inputs`)."""
 JVM_WARNINGS_TO_STDERR = ("-Xlog:disable", "-Xlog:all=warning:stderr")
 """The JVM logs warnings to stdout by default, where a job prints its one-line summary."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparkRun:
+    """What every Spark job's run needs, as its CLI resolved it (`--date`, `spark_job_options`,
+    `output_options`); each job's run adds its own settings."""
+
+    run_date: dt.date
+    input_url: str
+    whitelist_url: str
+    target: OutputTarget
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The days of clients_daily the run reads, oldest first: `--date` alone unless a window."""
+        return [self.run_date]
+
+    def input_details(self) -> dict[str, Any]:
+        """What the run reads, for its summary's details (the same keys in every Spark job)."""
+        days = [self.days[0].isoformat(), self.run_date.isoformat()]
+        return {"input": self.input_url, "days": days, "whitelist": self.whitelist_url}
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowRun(SparkRun):
+    """A run over the `--num-days` days of clients_daily ending with `--date`."""
+
+    num_days: int
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The window's days, oldest first."""
+        return last_days(self.run_date, self.num_days)
 
 
 def spark_job_options(whitelist_name: str, whitelist_help: str) -> Callable:
