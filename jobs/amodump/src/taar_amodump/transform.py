@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from taar_common.amo import parse_timestamp
+
 RECOMMENDED = "recommended"
 
 
@@ -91,17 +93,6 @@ def oldest_version_created(last_page: VersionsPage, url: str) -> str:
     if created is None or parse_timestamp(created) is None:
         raise MalformedPageError(f"{url}: the oldest version has no parseable 'created' ({created!r})")
     return created
-
-
-def parse_timestamp(value: Any) -> dt.datetime | None:
-    """An AMO ISO 8601 time as an aware UTC datetime, or None if it does not parse."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def canonical_categories(categories: Any) -> list[str]:

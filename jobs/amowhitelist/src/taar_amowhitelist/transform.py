@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from taar_common.amo import parse_timestamp
 from taar_common.whitelist import PIONEER_GUID
 
 
@@ -23,16 +24,8 @@ def is_webextension(record: dict[str, Any]) -> bool:
 
 def first_create_day(record: dict[str, Any]) -> dt.date | None:
     """The UTC calendar date of `first_create_date`, or None when it is missing or unparseable."""
-    value = record.get("first_create_date")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC)
-    return moment.date()
+    moment = parse_timestamp(record.get("first_create_date"))
+    return moment.date() if moment else None
 
 
 def rating_average(record: dict[str, Any]) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,3 +71,14 @@ def amo_api_options(command: Callable) -> Callable:
     for option in reversed(options):
         with_amo = option(with_amo)
     return with_amo
+
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """An AMO ISO 8601 time as an aware UTC datetime, or None if it does not parse."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
