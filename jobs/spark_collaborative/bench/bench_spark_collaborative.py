@@ -13,60 +13,54 @@ driver and executor at once), sampled from /proc, plus getrusage's largest child
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import Dataset, measure_process, run_window_bench, window_bench_options
+from taar_fixtures.bench import (
+    BENCH_DAY,
+    BENCH_SEED,
+    EDITORIAL_WHITELIST,
+    Dataset,
+    measure_process,
+    run_record,
+    run_window_bench,
+    window_bench_options,
+)
 
-DAY = dt.date(2026, 11, 27)
-SEED = 20261127
 TARGET_S = {1_000_000: 120.0}
-WHITELIST = "only_guids_top_200.json"
 
 
 @click.command()
 @window_bench_options("taar-bench-spark-collaborative")
 def main(sizes: tuple[int, ...], day_counts: tuple[int, ...], repeat: int, data_dir: Path) -> None:
-    guids = sorted(generate_catalogue(2_000, seed=SEED).guids)
+    guids = sorted(generate_catalogue(2_000, seed=BENCH_SEED).guids)
     whitelist = json.dumps(guids[::7][:200])
     run_window_bench(
         measure, sizes=sizes, day_counts=day_counts, repeat=repeat, data_dir=data_dir,
-        seed=SEED, end=DAY, addon_guids=guids, side_files={WHITELIST: whitelist},
+        seed=BENCH_SEED, end=BENCH_DAY, addon_guids=guids, side_files={EDITORIAL_WHITELIST: whitelist},
     )  # fmt: skip
 
 
-def measure(data: Dataset, n_clients: int, days: int) -> dict:
+def measure(data: Dataset, n_clients: int, days: int) -> dict[str, Any]:
     """One run of the job on `data` as a subprocess: the benchmark record."""
     with tempfile.TemporaryDirectory() as out:
         run = measure_process([
-            sys.executable, "-m", "taar_spark_collaborative", "--date", f"{DAY:%Y%m%d}", "--num-days", str(days),
-            "--input", str(data.clients_daily), "--whitelist-url", str(data.folder / WHITELIST),
+            sys.executable, "-m", "taar_spark_collaborative", "--date", f"{BENCH_DAY:%Y%m%d}", "--num-days", str(days),
+            "--input", str(data.clients_daily), "--whitelist-url", str(data.folder / EDITORIAL_WHITELIST),
             "--bucket", out, "--master", "local[2]", "--seed", "1",
         ]).checked()  # fmt: skip
-    summary = run.summary()
-    return {
-        "job": "spark_collaborative",
-        "clients": n_clients,
-        "days": days,
-        "input_rows": data.rows,
-        "wall_s": round(run.wall_s, 1),
+    counts = run.summary()["counts"]
+    return run_record("spark_collaborative", data, n_clients, days, run) | {
         "target_s": TARGET_S.get(n_clients),
-        "rows_per_s": round(data.rows / run.wall_s),
-        "stages_s": summary["durations_s"],
-        "users": summary["counts"]["users"],
-        "ratings": summary["counts"]["ratings"],
-        "items": summary["counts"]["items"],
-        "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
-        "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
+        "users": counts["users"],
+        "ratings": counts["ratings"],
+        "items": counts["items"],
         "largest_child_rss_mib": round(run.largest_child_rss_kib / 1024),
-        "cpu_s": round(run.cpu_s, 1),
-        "load_avg_1m_before_after": [round(load, 1) for load in run.load_avg_1m],
-        "master": "local[2]",
     }
 
 

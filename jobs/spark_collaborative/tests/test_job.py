@@ -13,7 +13,7 @@ from taar_common.artifacts import positive_hash
 from taar_common.storage import join_url
 from taar_fixtures.handmade import addon, client, write_partition
 from taar_spark_collaborative.cli import main
-from taar_testing.spark_jobs import files_under
+from taar_testing.spark_jobs import files_under, seeded_runs
 
 PREFIX = "addon_recommender"
 SMALL_MODEL = ("--rank", "6", "--max-iter", "5")
@@ -26,11 +26,16 @@ def run_cli(*args: str) -> tuple[int, dict, str]:
     return result.exit_code, summary, result.stderr
 
 
-def run_generated(generated: dict, bucket: str, *extra: str) -> tuple[int, dict, str]:
-    return run_cli(
+def generated_args(generated: dict, bucket: str) -> list[str]:
+    """The options of a run on the generated input (the console script's and spark-submit's alike)."""
+    return [
         "--date", f"{DAY:%Y%m%d}", "--num-days", "2", "--input", generated["input"],
-        "--whitelist-url", generated["whitelist_url"], "--bucket", bucket, *SMALL_MODEL, *extra,
-    )  # fmt: skip
+        "--whitelist-url", generated["whitelist_url"], "--bucket", bucket, *SMALL_MODEL,
+    ]  # fmt: skip
+
+
+def run_generated(generated: dict, bucket: str, *extra: str) -> tuple[int, dict, str]:
+    return run_cli(*generated_args(generated, bucket), *extra)
 
 
 def service_recommendations(matrix: list, mapping: dict, installed: list[str], limit: int = 10) -> list:
@@ -78,17 +83,15 @@ def test_publishes_the_service_artifacts(generated, storage, storage_root):
 
 
 def test_same_seed_same_bytes(generated, tmp_path, storage):
-    outputs = []
-    for seed, name in ((7, "a"), (7, "b"), (8, "c")):
-        bucket = str(tmp_path / name)
+    def published(seed: int, bucket: str) -> list[bytes]:
         code, _, stderr = run_generated(generated, bucket, "--seed", str(seed))
         assert code == 0, stderr
-        outputs.append(
-            [storage.read_bytes(join_url(bucket, PREFIX, n)) for n in ("item_matrix.json", "addon_mapping.json")]
-        )
-    assert outputs[0] == outputs[1]
-    assert outputs[0][0] != outputs[2][0]  # the seed matters: other initial factors
-    assert outputs[0][1] == outputs[2][1]
+        return [storage.read_bytes(join_url(bucket, PREFIX, n)) for n in ("item_matrix.json", "addon_mapping.json")]
+
+    first, again, other = seeded_runs(published, tmp_path, seed=7)
+    assert first == again
+    assert first[0] != other[0]  # the seed matters: other initial factors
+    assert first[1] == other[1]
 
 
 def test_service_scoring_recommends_for_a_client_with_whitelisted_addons(generated, tmp_path, storage):

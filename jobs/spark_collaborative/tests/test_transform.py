@@ -8,53 +8,44 @@ import hashlib
 import pytest
 from taar_common.artifacts import positive_hash
 from taar_common.hashing import hash_client_id
-from taar_fixtures.handmade import addon, client, write_partition
+from taar_fixtures.handmade import addon, client, invalid_addons
 from taar_spark_collaborative import transform
+from taar_testing.handmade_inputs import clients_daily_frame
 
 DAY = dt.date(2026, 11, 27)
-EARLIER = DAY - dt.timedelta(days=3)
 WHITELIST = ["a@x", "b@x", "c@x", "d@x"]
 
 
 @pytest.fixture(scope="module")
 def window_frame(spark, tmp_path_factory):
     """Two days: c1 changes its add-ons (latest wins), plus every kind of dirty row the contract names."""
-    root = tmp_path_factory.mktemp("clients_daily")
-    write_partition(
-        root,
-        EARLIER,
-        [
-            client("c1", [addon("d@x")]),  # superseded by c1's later row
-            client("c4", [addon("c@x"), addon("d@x")]),  # c4 seen only on the earlier day
-        ],
+    return clients_daily_frame(
+        spark,
+        tmp_path_factory.mktemp("clients_daily"),
+        {
+            DAY - dt.timedelta(days=3): [
+                client("c1", [addon("d@x")]),  # superseded by c1's later row
+                client("c4", [addon("c@x"), addon("d@x")]),  # c4 seen only on the earlier day
+            ],
+            DAY: [
+                client("c1", [addon("a@x"), addon("b@x"), addon("a@x")]),  # duplicate id counts once
+                client("c2", [addon("a@x"), addon("x@x"), addon("b@x", user_disabled=True)]),
+                client(
+                    "c3",
+                    [
+                        addon("c@x", blocklisted=None, is_system=None, foreign_install=None, user_disabled=None),
+                        *invalid_addons(),
+                        addon(None),
+                    ],
+                ),
+                client(None, [addon("a@x")]),
+                client("c5", [addon("a@x")], channel="beta"),
+                client("c6", [addon("a@x")], app_name="Fennec"),
+                client("c7", None),
+                client("c8", [addon("x@x")]),  # nothing whitelisted: no user
+            ],
+        },
     )
-    write_partition(
-        root,
-        DAY,
-        [
-            client("c1", [addon("a@x"), addon("b@x"), addon("a@x")]),  # duplicate id counts once
-            client("c2", [addon("a@x"), addon("x@x"), addon("b@x", user_disabled=True)]),
-            client(
-                "c3",
-                [
-                    addon("c@x", blocklisted=None, is_system=None, foreign_install=None, user_disabled=None),
-                    addon("s@x", is_system=True),
-                    addon("t@x", type="theme"),
-                    addon("f@x", foreign_install=True),
-                    addon("u@x", app_disabled=True),
-                    addon("b@x", blocklisted=True),
-                    addon("pioneer-opt-in@mozilla.org"),
-                    addon(None),
-                ],
-            ),
-            client(None, [addon("a@x")]),
-            client("c5", [addon("a@x")], channel="beta"),
-            client("c6", [addon("a@x")], app_name="Fennec"),
-            client("c7", None),
-            client("c8", [addon("x@x")]),  # nothing whitelisted: no user
-        ],
-    )
-    return spark.read.parquet(str(root))
 
 
 def sha(client_id: str) -> str:

@@ -11,7 +11,6 @@ and of the JVM.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import sys
@@ -19,32 +18,31 @@ import tempfile
 from pathlib import Path
 
 import click
-from taar_common.artifacts import positive_hash
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import clients_daily_dataset, measure_process
-from taar_fixtures.telemetry import CITIES, LOCALES, OS_NAMES
+from taar_fixtures.bench import (
+    BENCH_DAY,
+    BENCH_SEED,
+    EDITORIAL_WHITELIST,
+    clients_daily_dataset,
+    measure_process,
+    run_record,
+)
+from taar_fixtures.models import addon_mapping, random_donors, random_item_matrix
+from taar_fixtures.telemetry import LOCALES
 
-DAY = dt.date(2026, 11, 27)
-SEED = 20261127
 TARGET_S = {1_000_000: 180.0}
+MODELS = ("top10_dict", "donors", "lr_curves", "item_matrix", "addon_mapping")
 
 
 def model_files(guids: list[str], seed: int) -> dict[str, str]:
     """Seeded artifacts in the published formats: 1,000 donors, 1,000 curve points, rank-20 items."""
     rng = random.Random(seed)
     top10 = {loc: [[g, (10 - i) / 100] for i, g in enumerate(rng.sample(guids, 10))] for loc in LOCALES}
-    donors = [
-        {"geo_city": rng.choice(list(CITIES)), "locale": rng.choice(list(LOCALES)), "os": rng.choice(list(OS_NAMES)),
-         "subsession_length": rng.uniform(0, 40000), "bookmark_count": rng.uniform(0, 500),
-         "tab_open_count": rng.uniform(0, 200), "total_uri": rng.uniform(0, 2000), "unique_tlds": rng.uniform(0, 80),
-         "active_addons": rng.sample(guids, 5)}
-        for _ in range(1000)
-    ]  # fmt: skip
+    donors = random_donors(rng, guids, 1000, addons_per_donor=5)
     curves = [[x * 0.006, [max(0.01, 3.0 - x * 0.006), 1.0]] for x in range(1000)]
-    items = [{"id": positive_hash(g), "features": [rng.uniform(-1, 1) for _ in range(20)]} for g in guids]
-    mapping = {str(positive_hash(g)): {"id": g, "name": g, "isWebextension": True} for g in guids}
+    items = random_item_matrix(rng, guids, rank=20)
     payloads = {"top10_dict": top10, "donors": donors, "lr_curves": curves, "item_matrix": items,
-                "addon_mapping": mapping, "only_guids_top_200": guids}  # fmt: skip
+                "addon_mapping": addon_mapping(guids), "only_guids_top_200": guids}  # fmt: skip
     return {f"{name}.json": json.dumps(payload) for name, payload in payloads.items()}
 
 
@@ -55,39 +53,27 @@ def model_files(guids: list[str], seed: int) -> dict[str, str]:
               default=Path(tempfile.gettempdir()) / "taar-bench-spark-ensemble",
               help="Where generated inputs are kept and reused.")  # fmt: skip
 def main(sizes: tuple[int, ...], days: int, data_dir: Path) -> None:
-    catalogue = sorted(generate_catalogue(2_000, seed=SEED).guids)
-    whitelist = catalogue[:200]
-    side_files = model_files(whitelist, SEED)
+    catalogue = sorted(generate_catalogue(2_000, seed=BENCH_SEED).guids)
+    side_files = model_files(catalogue[:200], BENCH_SEED)
     for n_clients in sizes:
         data = clients_daily_dataset(
-            data_dir, n_clients, days, SEED, end=DAY, addon_guids=catalogue, side_files=side_files
+            data_dir, n_clients, days, BENCH_SEED, end=BENCH_DAY, addon_guids=catalogue, side_files=side_files
         )
-        model = {name: str(data.folder / f"{name}.json") for name in ("top10_dict", "donors", "lr_curves",
-                                                                       "item_matrix", "addon_mapping")}  # fmt: skip
+        model = {name: str(data.folder / f"{name}.json") for name in MODELS}
         with tempfile.TemporaryDirectory() as out:
             run = measure_process([
-                sys.executable, "-m", "taar_spark_ensemble", "--date", f"{DAY:%Y%m%d}", "--num-days", str(days),
-                "--input", str(data.clients_daily), "--whitelist-url", str(data.folder / "only_guids_top_200.json"),
+                sys.executable, "-m", "taar_spark_ensemble", "--date", f"{BENCH_DAY:%Y%m%d}", "--num-days", str(days),
+                "--input", str(data.clients_daily), "--whitelist-url", str(data.folder / EDITORIAL_WHITELIST),
                 "--locale-url", model["top10_dict"], "--donors-url", model["donors"],
                 "--lr-curves-url", model["lr_curves"], "--item-matrix-url", model["item_matrix"],
                 "--addon-mapping-url", model["addon_mapping"], "--bucket", out, "--master", "local[2]",
             ]).checked()  # fmt: skip
         summary = run.summary()
-        record = {
-            "job": "spark_ensemble",
-            "clients": n_clients,
-            "days": days,
-            "input_rows": data.rows,
-            "wall_s": round(run.wall_s, 1),
+        record = run_record("spark_ensemble", data, n_clients, days, run) | {
             "target_s": TARGET_S.get(n_clients),
-            "rows_per_s": round(data.rows / run.wall_s),
-            "stages_s": summary["durations_s"],
             "counts": summary["counts"],
             "hit_rate_at_10": summary["details"]["hit_rate_at_10"],
             "weights": summary["details"]["weights"],
-            "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
-            "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
-            "master": "local[2]",
         }
         print(json.dumps(record), flush=True)
 

@@ -8,10 +8,11 @@ import random
 from pathlib import Path
 
 import pytest
-from taar_common.artifacts import check_artifact, positive_hash
+from taar_common.artifacts import check_artifact
 from taar_common.storage import Storage
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.telemetry import CITIES, LOCALES, OS_NAMES, write_clients_daily
+from taar_fixtures.models import addon_mapping, random_donors, random_item_matrix
+from taar_fixtures.telemetry import LOCALES, write_clients_daily
 
 DAY = dt.date(2026, 11, 27)
 DAYS = [DAY - dt.timedelta(days=k) for k in (2, 1, 0)]
@@ -31,16 +32,10 @@ def write_models(folder: Path, whitelist: list[str], seed: int = 5) -> dict[str,
         picks = rng.sample(whitelist, 10)
         weights = sorted((rng.random() / 10 for _ in picks), reverse=True)
         top10[locale] = [[g, w] for g, w in zip(picks, weights, strict=True)]
-    donors = [
-        {"geo_city": rng.choice(list(CITIES)), "locale": rng.choice(list(LOCALES)), "os": rng.choice(list(OS_NAMES)),
-         "subsession_length": rng.uniform(0, 40000), "bookmark_count": rng.uniform(0, 500),
-         "tab_open_count": rng.uniform(0, 200), "total_uri": rng.uniform(0, 2000), "unique_tlds": rng.uniform(0, 80),
-         "active_addons": rng.sample(whitelist, 4)}
-        for _ in range(50)
-    ]  # fmt: skip
+    donors = random_donors(rng, whitelist, 50, addons_per_donor=4)
     lr_curves = [[x / 10, [max(0.05, 3.0 - x / 5), 1.0]] for x in range(60)]
-    items = [{"id": positive_hash(g), "features": [rng.uniform(-1, 1) for _ in range(4)]} for g in whitelist]
-    mapping = {str(positive_hash(g)): {"id": g, "name": g, "isWebextension": True} for g in whitelist}
+    items = random_item_matrix(rng, whitelist, rank=4)
+    mapping = addon_mapping(whitelist)
     payloads = {"top10_dict": top10, "donors": donors, "lr_curves": lr_curves,
                 "item_matrix": items, "addon_mapping": mapping}  # fmt: skip
     urls = {}

@@ -12,7 +12,7 @@ from taar_common.storage import join_url
 from taar_fixtures.handmade import addon, client, write_partition
 from taar_spark_ensemble import transform
 from taar_spark_ensemble.cli import main
-from taar_testing.spark_jobs import files_under
+from taar_testing.spark_jobs import files_under, seeded_runs
 
 
 def run_cli(*args: str) -> tuple[int, dict, str]:
@@ -21,9 +21,14 @@ def run_cli(*args: str) -> tuple[int, dict, str]:
     return result.exit_code, (json.loads(lines[-1]) if lines else {}), result.stderr
 
 
+def generated_args(generated: dict, bucket: str) -> list[str]:
+    """The options of a run on the generated input and models (spark-submit gives the master itself)."""
+    return ["--date", f"{DAY:%Y%m%d}", "--num-days", "3", "--input", generated["input"],
+            *model_args(generated["models"]), "--bucket", bucket]  # fmt: skip
+
+
 def run_generated(generated: dict, bucket: str, *extra: str) -> tuple[int, dict, str]:
-    return run_cli("--date", f"{DAY:%Y%m%d}", "--num-days", "3", "--input", generated["input"],
-                   *model_args(generated["models"]), "--bucket", bucket, "--master", "local[2]", *extra)  # fmt: skip
+    return run_cli(*generated_args(generated, bucket), "--master", "local[2]", *extra)
 
 
 def test_weights_are_published_checked_and_sum_to_one(generated, storage, tmp_path):
@@ -49,16 +54,16 @@ def test_weights_are_published_checked_and_sum_to_one(generated, storage, tmp_pa
 
 
 def test_same_seed_same_bytes(generated, storage, tmp_path):
-    outputs = []
-    for seed, name in ((7, "a"), (7, "b"), (8, "c")):
-        bucket = str(tmp_path / name)
+    def published(seed: int, bucket: str) -> tuple[bytes, dict]:
         code, summary, stderr = run_generated(generated, bucket, "--seed", str(seed), "--sample-fraction", "0.8")
         assert code == 0, stderr
-        outputs.append((storage.read_bytes(join_url(bucket, "taar/ensemble/ensemble_weight.json")), summary))
-    assert outputs[0][0] == outputs[1][0]
-    assert outputs[0][1]["details"]["coefficients"] == outputs[1][1]["details"]["coefficients"]
-    assert outputs[0][1]["details"]["hit_rate_at_10"] == outputs[1][1]["details"]["hit_rate_at_10"]
-    assert outputs[0][1]["counts"] != outputs[2][1]["counts"]  # another seed samples other clients
+        return storage.read_bytes(join_url(bucket, "taar/ensemble/ensemble_weight.json")), summary
+
+    (weights, summary), (weights_again, summary_again), (_, other_summary) = seeded_runs(published, tmp_path, seed=7)
+    assert weights == weights_again
+    assert summary["details"]["coefficients"] == summary_again["details"]["coefficients"]
+    assert summary["details"]["hit_rate_at_10"] == summary_again["details"]["hit_rate_at_10"]
+    assert summary["counts"] != other_summary["counts"]  # another seed samples other clients
 
 
 @pytest.fixture

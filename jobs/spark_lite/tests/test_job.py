@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 from taar_common.storage import join_url
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.handmade import addon, client, write_partition
+from taar_fixtures.handmade import addon, client
 from taar_fixtures.telemetry import write_clients_daily
 from taar_spark_lite.cli import main
-from taar_testing.spark_jobs import files_under
+from taar_testing.handmade_inputs import HandmadeInputs, InputFailures, write_handmade_inputs
+from taar_testing.spark_jobs import seeded_runs
 
 DAY = dt.date(2026, 11, 27)
 N_CLIENTS = 3000
@@ -102,63 +103,38 @@ def test_outputs_match_independent_duckdb_computation(generated, storage, storag
 
 
 def test_same_seed_same_bytes_when_sampling(generated, tmp_path, storage):
-    outputs = []
-    for seed, name in ((11, "a"), (11, "b"), (12, "c")):
-        bucket = str(tmp_path / name)
+    def published(seed: int, bucket: str) -> list[bytes]:
         code, _, stderr = run_cli(
             "--date", f"{DAY:%Y%m%d}", "--input", generated["input"], "--whitelist-url", generated["whitelist_url"],
             "--bucket", bucket, "--sample-fraction", "0.5", "--seed", str(seed),
         )  # fmt: skip
         assert code == 0, stderr
-        outputs.append(
-            [
-                storage.read_bytes(join_url(bucket, "taar/lite", n))
-                for n in ("guid_coinstallation.json", "guid_install_ranking.json")
-            ]
-        )
-    assert outputs[0] == outputs[1]
-    assert outputs[0] != outputs[2]
+        names = ("guid_coinstallation.json", "guid_install_ranking.json")
+        return [storage.read_bytes(join_url(bucket, "taar/lite", n)) for n in names]
+
+    first, again, other = seeded_runs(published, tmp_path, seed=11)
+    assert first == again
+    assert first != other
     _, full_ranking, _ = duckdb_reference(generated["input"], generated["whitelist"])
-    sampled = json.loads(outputs[0][1])
+    sampled = json.loads(first[1])
     assert 0.35 < sum(sampled.values()) / sum(full_ranking.values()) < 0.65
 
 
 @pytest.fixture
-def small_input(tmp_path) -> dict:
+def small_input(tmp_path) -> HandmadeInputs:
     """A hand-made day with two clients sharing two whitelisted add-ons."""
-    root = write_partition(tmp_path / "clients_daily", DAY, [client("c1", [addon("a@x"), addon("b@x")]),
-                                                           client("c2", [addon("a@x"), addon("b@x")])])  # fmt: skip
-    whitelist_url = tmp_path / "whitelist_addons_database.json"
-    whitelist_url.write_text(json.dumps({"a@x": {"guid": "a@x"}, "b@x": {"guid": "b@x"}}))
-    return {"input": str(root), "whitelist_url": str(whitelist_url), "bucket": str(tmp_path / "out")}
+    rows = [client("c1", [addon("a@x"), addon("b@x")]), client("c2", [addon("a@x"), addon("b@x")])]
+    return write_handmade_inputs(tmp_path, DAY, rows, {"a@x": {"guid": "a@x"}, "b@x": {"guid": "b@x"}})
 
 
-def run_small(small_input: dict, *, date: str = "20261127", **overrides: str) -> tuple[int, dict, str]:
-    urls = {**small_input, **overrides}
-    return run_cli(
-        "--date", date, "--input", urls["input"], "--whitelist-url", urls["whitelist_url"], "--bucket", urls["bucket"]
-    )  # fmt: skip
+def run_small(small_input: HandmadeInputs, *, date: str = "20261127", **overrides: str) -> tuple[int, dict, str]:
+    return run_cli(*small_input.options(date, **overrides))
 
 
-def test_missing_partition_fails_naming_it(small_input):
-    code, summary, _ = run_small(small_input, date="20261126")
-    assert code == 1
-    assert "submission_date_s3=20261126" in summary["error"]
-    assert files_under(small_input["bucket"]) == []
-
-
-def test_missing_whitelist_fails_naming_the_url(small_input, tmp_path):
-    missing = str(tmp_path / "nowhere" / "whitelist_addons_database.json")
-    code, summary, _ = run_small(small_input, whitelist_url=missing)
-    assert code == 1
-    assert missing in summary["error"]
-
-
-def test_empty_whitelist_fails(small_input):
-    Path(small_input["whitelist_url"]).write_text("{}")
-    code, summary, _ = run_small(small_input)
-    assert code == 1
-    assert "whitelist is empty" in summary["error"]
+class TestInputFailures(InputFailures):
+    run = staticmethod(run_small)
+    missing_date = "20261126"
+    empty_whitelist = "{}"
 
 
 def test_missing_column_fails_naming_it(small_input, tmp_path):
@@ -174,7 +150,7 @@ def test_missing_column_fails_naming_it(small_input, tmp_path):
 def test_the_two_clients_sharing_a_pair_are_counted(small_input, storage):
     code, summary, stderr = run_small(small_input)
     assert code == 0, stderr
-    assert storage.read_json(join_url(small_input["bucket"], "taar/lite/guid_coinstallation.json")) == {
+    assert storage.read_json(join_url(small_input.bucket, "taar/lite/guid_coinstallation.json")) == {
         "a@x": {"b@x": 2},
         "b@x": {"a@x": 2},
     }

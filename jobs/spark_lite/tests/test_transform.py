@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from taar_fixtures.handmade import addon, client, write_partition
+from taar_fixtures.handmade import addon, client, invalid_addons
 from taar_spark_lite import transform
+from taar_testing.handmade_inputs import clients_daily_frame
 
 DAY = dt.date(2026, 11, 27)
 WHITELIST = ["a@x", "b@x", "c@x", "d@x"]
@@ -26,12 +27,7 @@ def day_frame(spark, tmp_path_factory):
                 addon("a@x"),
                 addon(None),
                 addon("c@x", blocklisted=None, is_system=None, foreign_install=None, user_disabled=None),
-                addon("s@x", is_system=True),
-                addon("t@x", type="theme"),
-                addon("f@x", foreign_install=True),
-                addon("u@x", app_disabled=True),
-                addon("b@x", blocklisted=True),
-                addon("pioneer-opt-in@mozilla.org"),
+                *invalid_addons(),
             ],
         ),
         client(None, [addon("a@x"), addon("b@x")]),
@@ -41,8 +37,7 @@ def day_frame(spark, tmp_path_factory):
         client("c6", None),
         client("c7", []),
     ]
-    root = write_partition(tmp_path_factory.mktemp("clients_daily"), DAY, rows)
-    return spark.read.parquet(str(root))
+    return clients_daily_frame(spark, tmp_path_factory.mktemp("clients_daily"), {DAY: rows})
 
 
 def test_coinstallation_counts_valid_whitelisted_pairs_once_per_client(day_frame):

@@ -4,49 +4,25 @@
         [--clients 100000 --clients 1000000 --clients 3000000] [--window-days 28 --window-clients 100000]
         [--skew-clients 1000000]
 
-Cases: one day at each size, the deployed window (28 days of 100,000 clients a day), and a
-skewed day (90% of clients in one locale, one add-on on every client, one client with 500
-more). For each, seeded clients_daily is generated once under the data dir, then the scan
-floor (the same partitions and leaf columns read by taar_common, folded into one aggregate)
-and the job run as subprocesses on local[2]. One JSON line per case: wall time, the floor's,
-their ratio, rows/s, peak RSS of the Python driver and of the JVM, CPU seconds, load average.
+Cases and records: taar_fixtures.bench.run_scaling_bench; the deployed window is 28 days
+(`--num-days`), the editorial list every 7th of 2,000 catalogue add-ons.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from pathlib import Path
-
-import click
-from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.bench import Dataset, SparkBench, read_leaves, run_scaling_bench, scaling_bench_options
+from taar_fixtures.bench import BENCH_DAY, EDITORIAL_WHITELIST, Dataset, editorial_scaling_bench, read_leaves
 from taar_spark_locale.job import COLUMNS, LOCAL_SPARK_CONFIG
-
-DAY = dt.date(2026, 11, 27)
-SEED = 20261127
-WHITELIST = "only_guids_top_200.json"
 
 
 def job_args(data: Dataset, days: int) -> list[str]:
-    return ["--date", f"{DAY:%Y%m%d}", "--num-days", str(days), "--input", str(data.clients_daily),
-            "--whitelist-url", str(data.folder / WHITELIST), "--seed", "1"]  # fmt: skip
+    return ["--date", f"{BENCH_DAY:%Y%m%d}", "--num-days", str(days), "--input", str(data.clients_daily),
+            "--whitelist-url", str(data.folder / EDITORIAL_WHITELIST), "--seed", "1"]  # fmt: skip
 
 
-@click.command()
-@scaling_bench_options(window_days=28)
-def main(sizes: tuple[int, ...], window_days: int, window_clients: int, skew_clients: int, data_dir: Path) -> None:
-    guids = sorted(generate_catalogue(2_000, seed=SEED).guids)
-    whitelisted = guids[::7][:200]
-    bench = SparkBench(
-        job="spark_locale", module="taar_spark_locale", leaves=read_leaves(COLUMNS, signed=True),
-        spark_config=LOCAL_SPARK_CONFIG, job_args=job_args, addon_guids=guids,
-        side_files={WHITELIST: json.dumps(whitelisted)}, seed=SEED, end=DAY,
-        skew_guids=(whitelisted[0], guids[1:501]),
-    )  # fmt: skip
-    run_scaling_bench(bench, sizes=sizes, window_days=window_days, window_clients=window_clients,
-                      skew_clients=skew_clients, data_dir=data_dir)  # fmt: skip
-
+main = editorial_scaling_bench(
+    "spark_locale", leaves=read_leaves(COLUMNS, signed=True), spark_config=LOCAL_SPARK_CONFIG, job_args=job_args,
+    catalogue_size=2_000, whitelist_step=7, window_days=28,
+)  # fmt: skip
 
 if __name__ == "__main__":
     main()

@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from taar_common.lease import Lease, lease_url
 from taar_common.storage import join_url
 from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.handmade import addon, client, write_partition
+from taar_fixtures.handmade import addon, client
 from taar_fixtures.telemetry import write_clients_daily
 from taar_spark_locale.cli import main
 from taar_spark_locale.transform import laplace_noise
-from taar_testing.spark_jobs import files_under
+from taar_testing.handmade_inputs import HandmadeInputs, InputFailures, write_handmade_inputs
+from taar_testing.spark_jobs import seeded_runs
 
 DAY = dt.date(2026, 11, 27)
 DATES = [DAY - dt.timedelta(days=k) for k in (2, 1, 0)]
@@ -113,54 +114,34 @@ def test_output_matches_duckdb_counts_and_the_noise_formula(generated, storage, 
 
 
 def test_same_seed_same_bytes(generated, tmp_path, storage):
-    outputs = []
-    for seed, name in ((4, "a"), (4, "b"), (5, "c")):
-        bucket = str(tmp_path / name)
+    def published(seed: int, bucket: str) -> bytes:
         code, _, stderr = run_cli(
             "--date", f"{DAY:%Y%m%d}", "--input", generated["input"], "--whitelist-url", generated["whitelist_url"],
             "--num-days", "3", "--seed", str(seed), "--bucket", bucket, "--compress", "bz2",
         )  # fmt: skip
         assert code == 0, stderr
-        outputs.append(storage.read_bytes(join_url(bucket, "taar/locale/top10_dict.json.bz2")))
-    assert outputs[0] == outputs[1]
-    assert outputs[0] != outputs[2]
+        return storage.read_bytes(join_url(bucket, "taar/locale/top10_dict.json.bz2"))
+
+    first, again, other = seeded_runs(published, tmp_path, seed=4)
+    assert first == again
+    assert first != other
 
 
 @pytest.fixture
-def small_input(tmp_path) -> dict:
-    root = write_partition(tmp_path / "clients_daily", DAY, [client("c1", [addon("a@x")]), client(None, [])])
-    whitelist_url = tmp_path / "only_guids_top_200.json"
-    whitelist_url.write_text(json.dumps(["a@x", "b@x"]))
-    return {"input": str(root), "whitelist_url": str(whitelist_url), "bucket": str(tmp_path / "out")}
+def small_input(tmp_path) -> HandmadeInputs:
+    return write_handmade_inputs(tmp_path, DAY, [client("c1", [addon("a@x")]), client(None, [])], ["a@x", "b@x"])
 
 
-def run_small(small_input: dict, *extra: str, date: str = "20261127", **overrides: str) -> tuple[int, dict, str]:
-    urls = {**small_input, **overrides}
-    return run_cli(
-        "--date", date, "--input", urls["input"], "--whitelist-url", urls["whitelist_url"], "--bucket", urls["bucket"],
-        *extra,
-    )  # fmt: skip
+def run_small(
+    small_input: HandmadeInputs, *extra: str, date: str = "20261127", **overrides: str
+) -> tuple[int, dict, str]:
+    return run_cli(*small_input.options(date, **overrides), *extra)
 
 
-def test_missing_run_date_partition_fails_naming_it(small_input):
-    code, summary, _ = run_small(small_input, date="20261128")
-    assert code == 1
-    assert "submission_date_s3=20261128" in summary["error"]
-    assert files_under(small_input["bucket"]) == []
-
-
-def test_missing_whitelist_fails_naming_the_url(small_input, tmp_path):
-    missing = str(tmp_path / "nowhere" / "only_guids_top_200.json")
-    code, summary, _ = run_small(small_input, whitelist_url=missing)
-    assert code == 1
-    assert missing in summary["error"]
-
-
-def test_empty_whitelist_fails(small_input):
-    Path(small_input["whitelist_url"]).write_text("[]")
-    code, summary, _ = run_small(small_input)
-    assert code == 1
-    assert "whitelist is empty" in summary["error"]
+class TestInputFailures(InputFailures):
+    run = staticmethod(run_small)
+    missing_date = "20261128"
+    empty_whitelist = "[]"
 
 
 def _seed_latest(storage, bucket: str, locales: list[str]) -> tuple[str, bytes]:
@@ -170,23 +151,23 @@ def _seed_latest(storage, bucket: str, locales: list[str]) -> tuple[str, bytes]:
 
 
 def test_a_run_while_another_holds_the_lease_fails_naming_the_holder(small_input, storage):
-    latest, before = _seed_latest(storage, small_input["bucket"], ["en-US"])
-    with Lease(storage, lease_url(small_input["bucket"], "taar/locale/", "spark_locale"), "spark_locale") as held:
+    latest, before = _seed_latest(storage, small_input.bucket, ["en-US"])
+    with Lease(storage, lease_url(small_input.bucket, "taar/locale/", "spark_locale"), "spark_locale") as held:
         code, summary, _ = run_small(small_input)
     assert code == 1
     assert "LeaseHeldError" in summary["error"] and f"run_id={held.run_id}" in summary["error"]
     assert storage.read_bytes(latest) == before
-    assert not storage.exists(join_url(small_input["bucket"], "taar/locale/top10_dict20261127.json"))
+    assert not storage.exists(join_url(small_input.bucket, "taar/locale/top10_dict20261127.json"))
 
 
 def test_far_fewer_locales_trip_the_shrink_guard_unless_allowed(small_input, storage):
-    latest, before = _seed_latest(storage, small_input["bucket"], ["de", "en-US", "fr", "it", "pl"])
+    latest, before = _seed_latest(storage, small_input.bucket, ["de", "en-US", "fr", "it", "pl"])
     code, summary, _ = run_small(small_input)
     assert code == 1
     assert "PublishGuardError" in summary["error"]
     assert "has 1 records" in summary["error"] and "has 5" in summary["error"]
     assert storage.read_bytes(latest) == before
-    assert not storage.exists(join_url(small_input["bucket"], "taar/locale/top10_dict20261127.json"))
+    assert not storage.exists(join_url(small_input.bucket, "taar/locale/top10_dict20261127.json"))
     code, _, stderr = run_small(small_input, "--allow-shrink")
     assert code == 0, stderr
     assert sorted(storage.read_json(latest)) == ["en-US"]

@@ -8,39 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
-from taar_fixtures.amo import generate_catalogue
-from taar_fixtures.amo.catalogue import PIONEER_GUID
-from taar_fixtures.bench import HEAVY_CLIENT_ADDONS, SKEW_LOCALE, skew_clients_daily
-from taar_fixtures.telemetry import write_clients_daily
-from taar_testing.spark_jobs import run_job
+from taar_fixtures.bench import SKEW_LOCALE, write_skewed_day
+from taar_fixtures.handmade import write_whitelist
+from taar_testing.spark_jobs import run_within_driver_heap, skew_clients
 
 DAY = dt.date(2026, 11, 27)
-SKEW_CLIENTS = int(os.environ.get("TAAR_SKEW_CLIENTS", "100000"))
 
 
 def test_skewed_day_completes_with_a_512mb_driver_heap(tmp_path: Path) -> None:
-    # The Pioneer add-on is never valid: keep it out of the add-ons the assertions follow.
-    guids = sorted(set(generate_catalogue(1_200, seed=0).guids) - {PIONEER_GUID})
-    whitelisted = guids[:200]
-    clients_daily = write_clients_daily(tmp_path / "in", n_clients=SKEW_CLIENTS, dates=[DAY], seed=3, addon_guids=guids)
-    day = clients_daily / f"submission_date_s3={DAY:%Y%m%d}"
-    skew_clients_daily(day, common_guid=whitelisted[0], heavy_guids=guids[1 : HEAVY_CLIENT_ADDONS + 1], seed=3)
-    whitelist = tmp_path / "only_guids_top_200.json"
-    whitelist.write_text(json.dumps(whitelisted))
+    skewed = write_skewed_day(tmp_path / "in", DAY, n_clients=skew_clients(), catalogue_size=1_200, seed=3)
+    whitelist = write_whitelist(tmp_path, skewed.guids[:200])
+    args = ["--date", f"{DAY:%Y%m%d}", "--num-days", "1", "--input", str(skewed.clients_daily),
+            "--whitelist-url", str(whitelist), "--bucket", str(tmp_path / "out"), "--seed", "1"]  # fmt: skip
 
-    run = run_job(
-        "taar_spark_locale",
-        ["--date", f"{DAY:%Y%m%d}", "--num-days", "1", "--input", str(clients_daily),
-         "--whitelist-url", str(whitelist), "--bucket", str(tmp_path / "out"), "--seed", "1"],
-        master="local[2]",
-    )  # fmt: skip
+    run_within_driver_heap("taar_spark_locale", args, max_heap_mib=512)
 
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert run.driver_heap_mib is not None and run.driver_heap_mib <= 512, run.java_heaps_mib
     top = json.loads((tmp_path / "out" / "taar" / "locale" / "top10_dict.json").read_text())
     assert len(top[SKEW_LOCALE]) == 10
     # One add-on per client: with every client holding the common add-on it leads the big locale.
-    assert top[SKEW_LOCALE][0][0] == whitelisted[0]
+    assert top[SKEW_LOCALE][0][0] == skewed.common_guid

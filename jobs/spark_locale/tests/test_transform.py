@@ -7,44 +7,40 @@ import math
 
 import numpy as np
 import pytest
-from taar_fixtures.handmade import addon, client, write_partition
+from taar_fixtures.handmade import addon, client
 from taar_spark_locale import transform
+from taar_testing.handmade_inputs import clients_daily_frame
 
 DAY = dt.date(2026, 11, 27)
-BEFORE = DAY - dt.timedelta(days=1)
 WHITELIST = ["a@x", "b@x", "c@x", "d@x"]
 
 
 @pytest.fixture(scope="module")
 def clients(spark, tmp_path_factory):
     """Two days of rows: moves between locales, unsigned and dirty entries, ignored rows."""
-    root = tmp_path_factory.mktemp("clients_daily")
-    write_partition(
-        root,
-        BEFORE,
-        [
-            client("c1", [addon("a@x"), addon("b@x")], locale="de"),  # superseded by its row of DAY
-            client("c3", [addon("c@x")]),
-        ],
+    frame = clients_daily_frame(
+        spark,
+        tmp_path_factory.mktemp("clients_daily"),
+        {
+            DAY - dt.timedelta(days=1): [
+                client("c1", [addon("a@x"), addon("b@x")], locale="de"),  # superseded by its row of DAY
+                client("c3", [addon("c@x")]),
+            ],
+            DAY: [
+                client("c1", [addon("a@x")]),
+                client("c12", [addon("a@x"), addon("a@x")]),
+                client("c13", [addon("a@x"), addon("b@x"), addon("x@x")]),
+                client("c2", [addon("b@x"), addon("a@x", signed_state=1)]),
+                client("c4", [addon("a@x"), addon("b@x"), addon("c@x")], locale="fr"),
+                client(None, [addon("d@x")]),
+                client("c6", [addon("d@x")], channel="beta"),
+                client("c7", [addon("d@x")], locale=None),
+                client("c8", [addon("d@x", signed_state=None), addon("x@x"), addon("d@x", is_system=True)]),
+                client("c9", None),
+                client("c10", []),
+            ],
+        },
     )
-    write_partition(
-        root,
-        DAY,
-        [
-            client("c1", [addon("a@x")]),
-            client("c12", [addon("a@x"), addon("a@x")]),
-            client("c13", [addon("a@x"), addon("b@x"), addon("x@x")]),
-            client("c2", [addon("b@x"), addon("a@x", signed_state=1)]),
-            client("c4", [addon("a@x"), addon("b@x"), addon("c@x")], locale="fr"),
-            client(None, [addon("d@x")]),
-            client("c6", [addon("d@x")], channel="beta"),
-            client("c7", [addon("d@x")], locale=None),
-            client("c8", [addon("d@x", signed_state=None), addon("x@x"), addon("d@x", is_system=True)]),
-            client("c9", None),
-            client("c10", []),
-        ],
-    )
-    frame = spark.read.parquet(str(root))
     return transform.latest_client_rows(frame).cache()
 
 

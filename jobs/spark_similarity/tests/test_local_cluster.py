@@ -5,13 +5,13 @@ depend on driver and executors sharing a JVM."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 from taar_fixtures.amo import generate_catalogue
+from taar_fixtures.handmade import write_whitelist
 from taar_fixtures.telemetry import write_clients_daily
-from taar_testing.spark_jobs import LOCAL_CLUSTER, published_files, run_job
+from taar_testing.spark_jobs import local_and_cluster_artifacts
 
 pytestmark = pytest.mark.cluster
 
@@ -23,18 +23,12 @@ MODULE = "taar_spark_similarity"
 def test_local_cluster_artifacts_equal_the_local_run_byte_for_byte(tmp_path: Path) -> None:
     guids = sorted(generate_catalogue(60, seed=3).guids)
     clients_daily = write_clients_daily(tmp_path / "in", n_clients=600, dates=DATES, seed=3, addon_guids=guids)
-    whitelist = tmp_path / "only_guids_top_200.json"
-    whitelist.write_text(json.dumps(guids))
+    whitelist = write_whitelist(tmp_path, guids)
     args = ["--input", str(clients_daily), "--whitelist-url", str(whitelist), "--date", f"{DAY:%Y%m%d}",
             "--from-date", f"{DATES[0]:%Y%m%d}", "--num-clusters", "3", "--num-donors", "40",
             "--num-pdf-points", "50", "--seed", "5"]  # fmt: skip
 
-    local = run_job(MODULE, [*args, "--bucket", str(tmp_path / "local")], master="local[2]")
-    cluster = run_job(MODULE, [*args, "--bucket", str(tmp_path / "cluster")], master=LOCAL_CLUSTER)
+    local, cluster = local_and_cluster_artifacts(MODULE, args, tmp_path)
 
-    assert local.returncode == 0, local.stderr[-3000:]
-    assert cluster.returncode == 0, cluster.stderr[-3000:]
-    assert "CoarseGrainedExecutorBackend" in cluster.java_heaps_mib, f"no executor JVM seen: {cluster.java_heaps_mib}"
-    expected = published_files(tmp_path / "local")
-    assert {Path(name).name for name in expected} >= {"donors.json", "lr_curves.json"}
-    assert published_files(tmp_path / "cluster") == expected
+    assert {Path(name).name for name in local} >= {"donors.json", "lr_curves.json"}
+    assert cluster == local

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from taar_fixtures import bench
+from taar_fixtures.amo import PIONEER_GUID
 from taar_fixtures.bench import clients_daily_dataset, measure_process
 
 ALLOCATE_50_MIB = "import time; block = b'x' * (50 << 20); time.sleep(1.0); print('{\"ok\": true}')"
@@ -86,3 +89,35 @@ def test_wall_time_is_not_rounded_up_to_the_sampling_interval():
 
     assert run.returncode == 0
     assert run.wall_s < 4.0
+
+
+def test_skewed_day_puts_the_common_addon_on_every_client_and_500_more_on_the_first(tmp_path):
+    skewed = bench.write_skewed_day(tmp_path, dt.date(2026, 11, 27), n_clients=400, catalogue_size=700, seed=3)
+
+    assert PIONEER_GUID not in skewed.guids and skewed.guids == sorted(skewed.guids)
+    assert skewed.partition == skewed.clients_daily / "submission_date_s3=20261127"
+    rows = pq.read_table(skewed.partition).to_pylist()
+    first_ids = [[a["addon_id"] for a in row["active_addons"] or []] for row in rows]
+    assert all(ids and ids[0] == skewed.common_guid for ids in first_ids)
+    assert first_ids[0][1 : bench.HEAVY_CLIENT_ADDONS + 1] == skewed.heavy_guids
+    assert len(skewed.heavy_guids) == bench.HEAVY_CLIENT_ADDONS
+    in_locale = sum(row["locale"] == bench.SKEW_LOCALE for row in rows) / len(rows)
+    assert 0.8 < in_locale < 1.0
+
+
+def test_bench_record_sets_the_run_beside_its_floor():
+    def measured(wall_s: float, cpu_s: float) -> bench.Measurement:
+        return bench.Measurement(
+            command=["x"], returncode=0, wall_s=wall_s, stdout='{"durations_s": {"total": 1.0}}', stderr="",
+            peak_rss_kib_by_name={"java": 2048, "python3": 1024}, cpu_s=cpu_s, load_avg_1m=(1.0, 2.0), rusage=None,
+            largest_child_rss_kib=0,
+        )  # fmt: skip
+
+    data = bench.Dataset(Path("d"), Path("d/clients_daily"), 1000)
+    record = bench.bench_record("spark_x", "day", data, 100, 1, measured(4.0, 6.0), measured(2.0, 2.0))
+
+    assert record["job"] == "spark_x" and record["case"] == "day" and record["days"] == 1
+    assert record["input_rows"] == 1000 and record["rows_per_s"] == 250 and record["rows_per_s_per_core"] == 125
+    assert record["ratio_to_floor"] == 2.0 and record["cpu_ratio_to_floor"] == 3.0
+    assert record["jvm_peak_rss_mib"] == 2 and record["driver_python_peak_rss_mib"] == 1
+    assert record["stages_s"] == {"total": 1.0} and record["master"] == "local[2]"

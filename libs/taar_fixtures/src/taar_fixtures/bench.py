@@ -4,7 +4,8 @@
 runs: the peak RSS (VmHWM) per command name, because in Spark's local mode the JVM, not the
 Python driver, holds the data; CPU seconds, because the machine is shared and wall time
 under load says little; and the load average before and after. `clients_daily_dataset`
-generates seeded clients_daily once per size and reuses it on later runs.
+generates seeded clients_daily once per size and reuses it on later runs. Every bench's input
+ends on `BENCH_DAY` and is drawn with `BENCH_SEED`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from taar_fixtures.amo import PIONEER_GUID, generate_catalogue
 from taar_fixtures.telemetry import ADDON_FIELDS, write_clients_daily
 
 COMPLETE_MARKER = ".complete"
+BENCH_DAY = dt.date(2026, 11, 27)
+"""The last day of every bench's generated input: the day the jobs run for."""
+BENCH_SEED = 20261127
+"""The seed of every bench's catalogue and generated input."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,26 @@ def clients_daily_dataset(
     return Dataset(folder, root, rows)
 
 
+def run_record(job: str, data: Dataset, n_clients: int, days: int, run: Measurement) -> dict[str, Any]:
+    """What every bench record of a job's run on `data` (local[2]) says: the input's size, wall time,
+    throughput, stage times, peak RSS of the Python driver and of the JVM (driver and executor at
+    once in local mode), CPU seconds and the load average around the run."""
+    return {
+        "job": job,
+        "clients": n_clients,
+        "days": days,
+        "input_rows": data.rows,
+        "wall_s": round(run.wall_s, 1),
+        "rows_per_s": round(data.rows / run.wall_s),
+        "stages_s": run.summary().get("durations_s"),
+        "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
+        "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
+        "cpu_s": round(run.cpu_s, 1),
+        "load_avg_1m_before_after": [round(load, 1) for load in run.load_avg_1m],
+        "master": "local[2]",
+    }
+
+
 def window_bench_options(data_dir_name: str) -> Callable[[Callable], Callable]:
     """`--clients`, `--days`, `--repeat` and `--data-dir` of a bench that reads a window of days."""
 
@@ -325,6 +351,36 @@ def skew_clients_daily(day_folder: Path, *, common_guid: str, heavy_guids: Seque
         pq.write_table(table, path)
 
 
+@dataclass(frozen=True)
+class SkewedDay:
+    """A generated day rewritten by `skew_clients_daily`, and the add-ons its clients were drawn from."""
+
+    clients_daily: Path
+    partition: Path
+    guids: list[str]
+
+    @property
+    def common_guid(self) -> str:
+        """The add-on every client has: the first of `guids`."""
+        return self.guids[0]
+
+    @property
+    def heavy_guids(self) -> list[str]:
+        """The heavy client's extra add-ons: the next `HEAVY_CLIENT_ADDONS` of `guids`."""
+        return self.guids[1 : HEAVY_CLIENT_ADDONS + 1]
+
+
+def write_skewed_day(root: Path, day: dt.date, *, n_clients: int, catalogue_size: int, seed: int) -> SkewedDay:
+    """`n_clients` clients generated on `day` under `root` over the add-ons of a catalogue of
+    `catalogue_size` (seed 0), then skewed. The Pioneer add-on is left out of the add-ons: it is
+    never valid, so no assertion could follow it."""
+    guids = sorted(set(generate_catalogue(catalogue_size, seed=0).guids) - {PIONEER_GUID})
+    clients_daily = write_clients_daily(root, n_clients=n_clients, dates=[day], seed=seed, addon_guids=guids)
+    skewed = SkewedDay(clients_daily, clients_daily / f"submission_date_s3={day:%Y%m%d}", guids)
+    skew_clients_daily(skewed.partition, common_guid=skewed.common_guid, heavy_guids=skewed.heavy_guids, seed=seed)
+    return skewed
+
+
 ADDON_LEAVES = ("addon_id", "type", "is_system", "user_disabled", "app_disabled", "foreign_install", "blocklisted")
 """The `active_addons` fields every Spark job decodes (taar_common.spark.addon_entries)."""
 
@@ -379,7 +435,7 @@ def scan_floor(
     last = parse_date(end)
     days = [last - dt.timedelta(days=k) for k in reversed(range(num_days))]
     top_level = sorted({c.split(".", 1)[0] for c in columns})
-    frame = read_clients_daily(spark, Storage(), input_url, days, top_level, require_all=False)
+    frame = read_clients_daily(spark, Storage(), input_url, days, top_level, required=())
     row = frame.agg(
         F.count(F.lit(1)).alias("rows"), F.bit_xor(F.xxhash64(*[F.col(c) for c in columns])).alias("digest")
     ).first()
@@ -390,27 +446,18 @@ def scan_floor(
 def bench_record(job: str, case: str, data: Dataset, n_clients: int, days: int, run: Measurement,
                  floor: Measurement) -> dict[str, Any]:  # fmt: skip
     """One bench case: the job's run next to its scan floor on the same input, in the same run."""
-    return {
-        "job": job,
-        "case": case,
-        "clients": n_clients,
-        "days": days,
-        "input_rows": data.rows,
-        "wall_s": round(run.wall_s, 1),
-        "floor_s": round(floor.wall_s, 1),
-        "ratio_to_floor": round(run.wall_s / floor.wall_s, 2),
-        # CPU seconds of the process trees: on a shared machine under load, the steadier ratio.
-        "cpu_ratio_to_floor": round(run.cpu_s / floor.cpu_s, 2) if floor.cpu_s else None,
-        "floor_cpu_s": round(floor.cpu_s, 1),
-        "rows_per_s": round(data.rows / run.wall_s),
-        "rows_per_s_per_core": round(data.rows / run.wall_s / 2),
-        "driver_python_peak_rss_mib": round(run.peak_rss_kib(other_than="java") / 1024),
-        "jvm_peak_rss_mib": round(run.peak_rss_kib(named="java") / 1024),
-        "cpu_s": round(run.cpu_s, 1),
-        "load_avg_1m_before_after": [round(load, 1) for load in run.load_avg_1m],
-        "stages_s": run.summary().get("durations_s"),
-        "master": "local[2]",
-    }
+    return (
+        {"job": job, "case": case}
+        | run_record(job, data, n_clients, days, run)
+        | {
+            "floor_s": round(floor.wall_s, 1),
+            "ratio_to_floor": round(run.wall_s / floor.wall_s, 2),
+            # CPU seconds of the process trees: on a shared machine under load, the steadier ratio.
+            "cpu_ratio_to_floor": round(run.cpu_s / floor.cpu_s, 2) if floor.cpu_s else None,
+            "floor_cpu_s": round(floor.cpu_s, 1),
+            "rows_per_s_per_core": round(data.rows / run.wall_s / 2),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -480,7 +527,10 @@ def run_scaling_bench(
     bench: SparkBench, *, sizes: Sequence[int], window_days: int, window_clients: int, skew_clients: int,
     data_dir: Path,
 ) -> None:  # fmt: skip
-    """Print one JSON record per case: one day at each size, the deployed window, the skewed day."""
+    """Print one JSON record per case: one day at each size, the deployed window, the skewed day (90%
+    of clients in one locale, one add-on on every client, one client with 500 more). Each case's seeded
+    clients_daily is generated once under `data_dir`; then the scan floor and the job run on it as
+    subprocesses on local[2] (`bench_record`)."""
     data_dir = data_dir / bench.job
     common = {"end": bench.end, "addon_guids": bench.addon_guids, "side_files": bench.side_files}
     for n_clients in sizes:
@@ -498,6 +548,35 @@ def run_scaling_bench(
             skew_clients_daily(day, common_guid=common_guid, heavy_guids=heavy, seed=bench.seed)
             skewed.write_text("ok")
         print(json.dumps(run_spark_case(bench, "skew", data, skew_clients, 1)), flush=True)
+
+
+EDITORIAL_WHITELIST = "only_guids_top_200.json"
+"""The file name of the editorial whitelist an editorial bench writes beside its input."""
+
+
+def editorial_scaling_bench(
+    job: str, *, leaves: Sequence[str], spark_config: Mapping[str, str], job_args: Callable[[Dataset, int], list[str]],
+    catalogue_size: int, whitelist_step: int, window_days: int,
+) -> click.Command:  # fmt: skip
+    """The scaling bench command of a job that reads the editorial whitelist: a seeded catalogue of
+    `catalogue_size` add-ons, every `whitelist_step`-th of them listed (200 at most) in
+    `EDITORIAL_WHITELIST`; on the skewed day every client has the first listed add-on and the heavy
+    client the catalogue's next 500. The catalogue is made when the command runs, not on import."""
+
+    @click.command()
+    @scaling_bench_options(window_days=window_days)
+    def main(sizes: tuple[int, ...], window_days: int, window_clients: int, skew_clients: int, data_dir: Path) -> None:
+        guids = sorted(generate_catalogue(catalogue_size, seed=BENCH_SEED).guids)
+        listed = guids[::whitelist_step][:200]
+        bench = SparkBench(
+            job=job, module=f"taar_{job}", leaves=leaves, spark_config=spark_config, job_args=job_args,
+            addon_guids=guids, side_files={EDITORIAL_WHITELIST: json.dumps(listed)}, seed=BENCH_SEED, end=BENCH_DAY,
+            skew_guids=(listed[0], guids[1 : HEAVY_CLIENT_ADDONS + 1]),
+        )  # fmt: skip
+        run_scaling_bench(bench, sizes=sizes, window_days=window_days, window_clients=window_clients,
+                          skew_clients=skew_clients, data_dir=data_dir)  # fmt: skip
+
+    return main
 
 
 if __name__ == "__main__":

@@ -3,16 +3,22 @@
 The driver and executors use a Python that sees the venv's third-party packages but not
 its editable installs (`python -S`, site-packages only), so the job and taar_common can
 come only from `--py-files`, exactly as on a cluster image that provides the dependencies.
+A job's test module gets its harness with `dataproc = dataproc_fixture("<job>")`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import sysconfig
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from taar_testing.services import repo_root
 
@@ -23,6 +29,18 @@ class DataprocBundle:
     zip: Path
     main: Path
     requirements: Path
+
+    def entries(self) -> set[str]:
+        """The paths in the zip."""
+        return set(zipfile.ZipFile(self.zip).namelist())
+
+    def strays(self) -> list[str]:
+        """Zip entries a cluster must not get: byte code, and paths of the source tree (`tests/`, `src/`)."""
+        return sorted(n for n in self.entries() if "__pycache__" in n or n.startswith(("tests/", "src/")))
+
+    def pins(self) -> set[str]:
+        """The requirement lines the cluster image must provide."""
+        return set(self.requirements.read_text().splitlines())
 
 
 def build_bundle(job: str, out: Path) -> DataprocBundle:
@@ -58,6 +76,18 @@ class DataprocHarness:
     python: Path
     env: dict[str, str]
 
+    def submit(self, args: list[str], *, workdir: Path) -> dict:
+        """`spark_submit` of the bundle with `args` from `workdir` (created empty); fails with the stderr
+        tail unless it exits 0, and names what it left unless it leaves nothing of the job's in `workdir`.
+        Returns the job's run summary (its last stdout line)."""
+        result = spark_submit(self.bundle, args, workdir=workdir, env=self.env)
+        submitted = f"spark-submit of {self.bundle.zip.name}"
+        if result.returncode != 0:
+            raise AssertionError(f"{submitted} exited {result.returncode}:\n{result.stderr[-4000:]}")
+        if leftovers := job_leftovers(workdir):
+            raise AssertionError(f"{submitted} left {leftovers} in its working directory {workdir}")
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
 
 def dataproc_harness(job: str, scratch: Path) -> DataprocHarness:
     """Build `job`'s bundle into `scratch` and a cluster environment beside it, and check that the
@@ -67,6 +97,16 @@ def dataproc_harness(job: str, scratch: Path) -> DataprocHarness:
     if f"No module named 'taar_{job}'" not in probe.stderr:
         raise AssertionError(f"the cluster Python imports taar_{job} without the bundle: {probe.stderr[-500:]}")
     return DataprocHarness(build_bundle(job, scratch / "bundle"), python, env)
+
+
+def dataproc_fixture(job: str) -> Callable[..., DataprocHarness]:
+    """A module-scoped `dataproc` fixture: `job`'s harness, built once per test module."""
+
+    @pytest.fixture(scope="module")
+    def dataproc(tmp_path_factory: pytest.TempPathFactory) -> DataprocHarness:
+        return dataproc_harness(job, tmp_path_factory.mktemp("dataproc"))
+
+    return dataproc
 
 
 def spark_own_files() -> set[str]:

@@ -4,7 +4,9 @@ Used by the jobs' `local-cluster` and skew tests. `local-cluster[N,C,M]` starts 
 master, N worker JVMs and their executors through the scripts under `$SPARK_HOME/bin`;
 pip-installed pyspark ships those scripts in its package folder, so that folder is SPARK_HOME.
 While the job runs, the JVM command lines of its process tree are sampled, so a test can
-check the driver heap (`-Xmx`) it really ran with.
+check the driver heap (`-Xmx`) it really ran with (`run_within_driver_heap`, the skew tests), and
+`local_and_cluster_artifacts` runs a job under both masters for the local-cluster tests.
+`seeded_runs` makes the three runs a same-seed-same-bytes test compares.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 LOCAL_CLUSTER = "local-cluster[2,1,1024]"
 """Two workers of one core and 1 GiB each: separate executor JVMs, a shuffle between processes."""
@@ -137,3 +143,40 @@ def published_files(root: Path) -> dict[str, bytes]:
         for path in sorted(root.rglob("*"))
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
     }
+
+
+def skew_clients() -> int:
+    """Clients on the skew tests' day: `$TAAR_SKEW_CLIENTS`, 100,000 unless set (`make bench` runs 1,000,000)."""
+    return int(os.environ.get("TAAR_SKEW_CLIENTS", "100000"))
+
+
+def run_within_driver_heap(module: str, args: list[str], *, max_heap_mib: int) -> JobRun:
+    """`run_job` on local[2], failing with the stderr tail unless the job exits 0, and with the heaps
+    seen unless its driver JVM ran with at most `max_heap_mib` of heap."""
+    run = run_job(module, args, master="local[2]")
+    if run.returncode != 0:
+        raise AssertionError(f"{module} exited {run.returncode}:\n{run.stderr[-3000:]}")
+    if run.driver_heap_mib is None or run.driver_heap_mib > max_heap_mib:
+        raise AssertionError(f"{module}'s driver heap is not at most {max_heap_mib} MiB: {run.java_heaps_mib}")
+    return run
+
+
+def local_and_cluster_artifacts(module: str, args: list[str], out: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """What `module` published with `args` under local[2] (into `out`/local) and under `LOCAL_CLUSTER`
+    (into `out`/cluster). Fails with the stderr tail unless both runs exit 0, and unless the cluster
+    run had an executor JVM of its own (else it proved nothing about separate processes)."""
+    local = run_job(module, [*args, "--bucket", str(out / "local")], master="local[2]")
+    cluster = run_job(module, [*args, "--bucket", str(out / "cluster")], master=LOCAL_CLUSTER)
+    for master, run in (("local[2]", local), (LOCAL_CLUSTER, cluster)):
+        if run.returncode != 0:
+            raise AssertionError(f"{module} under {master} exited {run.returncode}:\n{run.stderr[-3000:]}")
+    if "CoarseGrainedExecutorBackend" not in cluster.java_heaps_mib:
+        raise AssertionError(f"no executor JVM seen under {LOCAL_CLUSTER}: {cluster.java_heaps_mib}")
+    return published_files(out / "local"), published_files(out / "cluster")
+
+
+def seeded_runs(publish: Callable[[int, str], T], root: Path, *, seed: int) -> tuple[T, T, T]:
+    """`publish(seed, bucket)` twice with `seed`, then once with `seed + 1`, into the buckets a, b and c
+    under `root`: a job is deterministic when the first two agree, and seeded when the third differs."""
+    first, again, other = (publish(s, str(root / name)) for s, name in ((seed, "a"), (seed, "b"), (seed + 1, "c")))
+    return first, again, other
