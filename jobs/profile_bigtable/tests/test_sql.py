@@ -13,6 +13,14 @@ from taar_common.hashing import hash_client_id
 from taar_profile_bigtable import queries
 from taar_profile_bigtable.warehouses import DuckDBWarehouse
 
+NULLED_FOR_CLIENT_C = (
+    "city", "subsession_hours_sum", "places_bookmarks_count_mean",
+    "scalar_parent_browser_engagement_tab_open_event_count_sum",
+    "scalar_parent_browser_engagement_total_uri_count_sum",
+    "scalar_parent_browser_engagement_unique_domains_count_mean",
+)  # fmt: skip
+"""client-c's null fields: its city and every metric the profile carries."""
+
 
 @pytest.mark.parametrize("name", ["fill_profiles", "source_stats", "deletion_keys"])
 def test_sql_files_are_valid_bigquery(name):
@@ -65,12 +73,7 @@ def test_duckdb_transpilation_gives_the_hand_computed_rows(tmp_path):
         client_row(None),
         client_row(
             "client-c",
-            city=None,
-            subsession_hours_sum=None,
-            places_bookmarks_count_mean=None,
-            scalar_parent_browser_engagement_tab_open_event_count_sum=None,
-            scalar_parent_browser_engagement_total_uri_count_sum=None,
-            scalar_parent_browser_engagement_unique_domains_count_mean=None,
+            **dict.fromkeys(NULLED_FOR_CLIENT_C),
             active_addons=[addon("app-off@c", app_disabled=True, user_disabled=False)],
         ),
         client_row("client-d", active_addons=None),

@@ -55,6 +55,11 @@ class EnsembleRun(WindowRun):
     partitions: int
     seed: int
 
+    @property
+    def client_sample(self) -> transform.ClientSample:
+        """The clients this run learns from (`transform.latest_clients`)."""
+        return transform.ClientSample(self.min_addons, self.sample_fraction, self.test_fraction, self.seed)
+
 
 def read_model_artifact(storage: Storage, name: str, url: str, **params: Any) -> Any:
     """One input artifact, checked with the rules its publisher obeys (the error names the URL)."""
@@ -105,14 +110,7 @@ def run(spark: SparkSession, storage: Storage, run: EnsembleRun, summary: RunSum
         summary.count("model_guids", len(models.guids))
         frame = read_clients_daily(spark, storage, run.input_url, run.days, transform.INPUT_COLUMNS, required=())
     with summary.timed("score"):
-        clients = transform.latest_clients(
-            frame,
-            whitelist,
-            min_addons=run.min_addons,
-            sample_fraction=run.sample_fraction,
-            test_fraction=run.test_fraction,
-            seed=run.seed,
-        )
+        clients = transform.latest_clients(frame, whitelist, run.client_sample)
         scored = score_clients(spark, clients, models, run).cache()
         counts = scored.agg(
             F.count_if((F.col("label") == 1.0) & ~F.col("is_test")).alias("train_clients"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -58,17 +59,20 @@ def _unit_key(seed: int, salt: int) -> Column:
     return hashed.bitwiseAND(F.lit((1 << KEY_BITS) - 1)).cast("double") / float(1 << KEY_BITS)
 
 
-def latest_clients(
-    frame: DataFrame,
-    whitelist: Iterable[str],
-    *,
-    min_addons: int,
-    sample_fraction: float,
-    test_fraction: float,
-    seed: int,
-) -> DataFrame:
-    """One row per sampled client whose latest row has >= `min_addons` valid whitelisted add-ons:
-    `key` (seeded hash of the id), `is_test`, the profile fields the recommenders read,
+@dataclass(frozen=True)
+class ClientSample:
+    """Which clients the ensemble learns from: those with `min_addons` or more valid whitelisted
+    add-ons, a seeded `sample_fraction` of them, `test_fraction` of those held for the hit rates."""
+
+    min_addons: int
+    sample_fraction: float
+    test_fraction: float
+    seed: int
+
+
+def latest_clients(frame: DataFrame, whitelist: Iterable[str], sample: ClientSample) -> DataFrame:
+    """One row per sampled client whose latest row has >= `sample.min_addons` valid whitelisted
+    add-ons: `key` (seeded hash of the id), `is_test`, the profile fields the recommenders read,
     `installed` (its valid add-ons minus the held-out one) and `held_out`.
 
     Held out: the valid whitelisted add-on with the largest `install_day` (null counts as
@@ -76,8 +80,8 @@ def latest_clients(
     wins, then the row's values, so the choice never depends on the input order.
     """
     rows = drop_null_client_ids(release_firefox(frame))
-    if sample_fraction < 1.0:
-        rows = rows.where(_unit_key(seed, 0) < F.lit(sample_fraction))
+    if sample.sample_fraction < 1.0:
+        rows = rows.where(_unit_key(sample.seed, 0) < F.lit(sample.sample_fraction))
     allowed = recommendable_guids(whitelist)
     rows = rows.select(
         "client_id",
@@ -112,12 +116,12 @@ def latest_clients(
         F.array_remove("valid", held).alias("installed"),
         held.alias("held_out"),
     )
-    enough = F.size("whitelisted") >= F.lit(min_addons)
+    enough = F.size("whitelisted") >= F.lit(sample.min_addons)
     latest = F.max(F.struct("submission_date_s3", F.when(enough, profile).alias("profile"))).alias("latest")
     grouped = rows.groupBy("client_id").agg(latest).where(F.col("latest.profile").isNotNull())
     return grouped.select(
-        F.xxhash64(F.lit(seed), F.col("client_id")).alias("key"),
-        (_unit_key(seed, 1) < F.lit(test_fraction)).alias("is_test"),
+        F.xxhash64(F.lit(sample.seed), F.col("client_id")).alias("key"),
+        (_unit_key(sample.seed, 1) < F.lit(sample.test_fraction)).alias("is_test"),
         "latest.profile.*",
     )
 
