@@ -5,12 +5,13 @@ into `bench-results/<job>.jsonl` and summarised. `BENCH=amodump make bench` runs
 
 The Spark jobs' records (each case next to its scan floor) are then summarised into
 `bench-results/spark_scaling.json`: per job, the one-day cases, the fitted growth exponent
-of wall time against input rows (log-log least squares; 1.0 is linear) and the checks
-against the targets; `bench-results/spark_scaling.png` plots time and ratio to the floor
-against rows, one line per job (drawn with matplotlib from taar_report's venv, the one
-package that declares it). Sizes: BENCH_CLIENTS ("100000 1000000"; add 3000000 for the
-full curve), BENCH_WINDOW_CLIENTS (100000 a day; 0 skips the 28/90-day windows),
-BENCH_SKEW_CLIENTS (1000000; 0 skips the skewed day).
+of wall time against input rows (log-log least squares; 1.0 is linear), the driver JVM's
+peak RSS growth (from each day case's second run under `local-cluster`, where the driver
+has a JVM of its own) and the checks against the targets; `bench-results/spark_scaling.png`
+plots time and ratio to the floor against rows, one line per job (drawn with matplotlib
+from taar_report's venv, the one package that declares it). Sizes: BENCH_CLIENTS
+("100000 1000000"; add 3000000 for the full curve), BENCH_WINDOW_CLIENTS (100000 a day;
+0 skips the 28/90-day windows), BENCH_SKEW_CLIENTS (1000000; 0 skips the skewed day).
 """
 
 from __future__ import annotations
@@ -50,8 +51,16 @@ def spark_scaling(records: dict[str, list[dict]]) -> dict[str, dict]:
         exponent = growth_exponent([(r["input_rows"], r["wall_s"]) for r in days])
         floor_exponent = growth_exponent([(r["input_rows"], r["floor_s"]) for r in days])
         at_1m = next((r for r in days if r["clients"] == 1_000_000), None)
-        rss = [r["jvm_peak_rss_mib"] for r in days]
+        # The driver's own JVM is seen only under local-cluster; in local[2] one JVM holds the
+        # executors' data too, so its RSS is reported but is not the driver's.
+        driver_key = (
+            "cluster_driver_jvm_peak_rss_mib"
+            if all(r.get("cluster_driver_jvm_peak_rss_mib") for r in days)
+            else "jvm_peak_rss_mib"
+        )
+        rss = [r[driver_key] for r in days]
         rss_growth = max(rss) / min(rss) - 1 if min(rss) else None
+        local_rss = [r["jvm_peak_rss_mib"] for r in days]
         summary[job] = {
             "day_cases": [
                 {
@@ -66,7 +75,11 @@ def spark_scaling(records: dict[str, list[dict]]) -> dict[str, dict]:
                         "rows_per_s_per_core",
                         "jvm_peak_rss_mib",
                         "driver_python_peak_rss_mib",
+                        "cluster_wall_s",
+                        "cluster_driver_jvm_peak_rss_mib",
+                        "cluster_executor_jvm_peak_rss_mib",
                     )
+                    if k in r
                 }
                 for r in days
             ],  # fmt: skip
@@ -76,6 +89,8 @@ def spark_scaling(records: dict[str, list[dict]]) -> dict[str, dict]:
             "exponent_range_clients": [days[0]["clients"], days[-1]["clients"]],
             "ratio_to_floor_at_1m": at_1m and at_1m["ratio_to_floor"],
             "driver_rss_growth": None if rss_growth is None else round(rss_growth, 3),
+            "driver_rss_measure": driver_key,
+            "local_jvm_rss_growth": round(max(local_rss) / min(local_rss) - 1, 3) if min(local_rss) else None,
             "targets_met": {
                 f"ratio_at_1m<={RATIO_TARGET[job]}": at_1m and at_1m["ratio_to_floor"] <= RATIO_TARGET[job],
                 f"exponent<={EXPONENT_TARGET}": exponent is not None and exponent <= EXPONENT_TARGET,

@@ -61,12 +61,13 @@ class Measurement:
     largest_child_rss_kib: int
 
     def peak_rss_kib(self, *, named: str | None = None, other_than: str | None = None) -> int:
-        """Largest VmHWM in the process tree among processes `named` (or all but `other_than`)."""
+        """Largest VmHWM in the process tree among processes whose name starts with `named`
+        (or all but those starting with `other_than`): "java" is every JVM, "java:SparkSubmit" the driver."""
         return max(
             (
                 kib
                 for name, kib in self.peak_rss_kib_by_name.items()
-                if (named is None or name == named) and (other_than is None or name != other_than)
+                if (named is None or name.startswith(named)) and (other_than is None or not name.startswith(other_than))
             ),
             default=0,
         )
@@ -100,13 +101,25 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+def process_name(pid: int) -> str:
+    """A live process's command name; for a JVM, `java:` and its Spark main class (`java:SparkSubmit`
+    is the driver, `java:CoarseGrainedExecutorBackend` an executor); "" once it is gone."""
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return ""
+    mains = [a.rsplit(".", 1)[-1] for a in argv if a.startswith("org.apache.spark.")]
+    return f"java:{mains[0]}" if name == "java" and mains else name
+
+
 def peak_rss_kib(pid: int) -> tuple[int, str]:
-    """(VmHWM in KiB, command name) of a live process; (0, "") once it is gone."""
+    """(VmHWM in KiB, `process_name`) of a live process; (0, "") once it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
-        name = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return 0, ""
+    name = process_name(pid)
     for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]), name
@@ -509,18 +522,44 @@ def scaling_bench_options(window_days: int) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def run_spark_case(bench: SparkBench, case: str, data: Dataset, n_clients: int, days: int) -> dict[str, Any]:
-    """The scan floor on `data`, then the job on it (both local[2], as subprocesses): one record."""
+def run_bench_job(bench: SparkBench, data: Dataset, days: int, master: str) -> Measurement:
+    """The job on `data` under `master` as a subprocess, publishing into a scratch folder."""
+    # Imported here: taar_testing (a test library, in every Spark job's venv) knows the environment
+    # `local-cluster` needs; the bench's other users do not need it.
+    from taar_testing.spark_jobs import job_environment
+
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", bench.module, *bench.job_args(data, days), "--bucket", out,
+                   "--master", master]  # fmt: skip
+        return measure_process(command, env=job_environment()).checked()
+
+
+def cluster_record(run: Measurement, master: str) -> dict[str, Any]:
+    """What a `local-cluster` run adds to a case: the driver JVM's peak RSS on its own (in local[2]
+    the one JVM holds the executors' data too, so its RSS grows with the input whatever the driver does)."""
+    return {
+        "cluster_master": master,
+        "cluster_wall_s": round(run.wall_s, 1),
+        "cluster_driver_jvm_peak_rss_mib": round(run.peak_rss_kib(named="java:SparkSubmit") / 1024),
+        "cluster_executor_jvm_peak_rss_mib": round(run.peak_rss_kib(named="java:CoarseGrainedExecutorBackend") / 1024),
+    }
+
+
+def run_spark_case(
+    bench: SparkBench, case: str, data: Dataset, n_clients: int, days: int, *, cluster_master: str | None = None
+) -> dict[str, Any]:
+    """The scan floor on `data`, then the job on it (both local[2], as subprocesses): one record.
+    With `cluster_master`, the job runs once more under it for the driver JVM's own RSS."""
     floor = measure_process(
         scan_floor_command(
             data, end=bench.end, days=days, leaves=bench.leaves, spark_config=bench.spark_config, master="local[2]"
         )  # fmt: skip
     ).checked()
-    with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", bench.module, *bench.job_args(data, days), "--bucket", out,
-                   "--master", "local[2]"]  # fmt: skip
-        run = measure_process(command).checked()
-    return bench_record(bench.job, case, data, n_clients, days, run, floor)
+    run = run_bench_job(bench, data, days, "local[2]")
+    record = bench_record(bench.job, case, data, n_clients, days, run, floor)
+    if cluster_master:
+        record |= cluster_record(run_bench_job(bench, data, days, cluster_master), cluster_master)
+    return record
 
 
 def run_scaling_bench(
@@ -530,12 +569,16 @@ def run_scaling_bench(
     """Print one JSON record per case: one day at each size, the deployed window, the skewed day (90%
     of clients in one locale, one add-on on every client, one client with 500 more). Each case's seeded
     clients_daily is generated once under `data_dir`; then the scan floor and the job run on it as
-    subprocesses on local[2] (`bench_record`)."""
+    subprocesses on local[2] (`bench_record`); each day case's job runs once more under the tests'
+    `local-cluster`, where the driver JVM's RSS is its own (`cluster_record`)."""
+    from taar_testing.spark_jobs import LOCAL_CLUSTER  # the tests' cluster: see `run_bench_job`
+
     data_dir = data_dir / bench.job
     common = {"end": bench.end, "addon_guids": bench.addon_guids, "side_files": bench.side_files}
     for n_clients in sizes:
         data = clients_daily_dataset(data_dir, n_clients, 1, bench.seed, **common)
-        print(json.dumps(run_spark_case(bench, "day", data, n_clients, 1)), flush=True)
+        record = run_spark_case(bench, "day", data, n_clients, 1, cluster_master=LOCAL_CLUSTER)
+        print(json.dumps(record), flush=True)
     if window_clients and window_days > 1:
         data = clients_daily_dataset(data_dir, window_clients, window_days, bench.seed, **common)
         print(json.dumps(run_spark_case(bench, f"window{window_days}", data, window_clients, window_days)), flush=True)
