@@ -101,6 +101,23 @@ def spark_scaling(records: dict[str, list[dict]]) -> dict[str, dict]:
     return summary
 
 
+def readme_table(entry: dict) -> str:
+    """A job's cases as the Markdown table of its README's Scaling section."""
+    lines = [
+        "| case | clients a day | days | input rows | wall | scan floor | ratio | rows/s | driver JVM peak RSS"
+        " (local-cluster) | JVM peak RSS (local[2]) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for case in [{"case": "day", **c} for c in entry["day_cases"]] + entry["other_cases"]:
+        driver = case.get("cluster_driver_jvm_peak_rss_mib")
+        lines.append(
+            f"| {case['case']} | {case['clients']:,} | {case.get('days', 1)} | {case['input_rows']:,} "
+            f"| {case['wall_s']} s | {case['floor_s']} s | {case['ratio_to_floor']} | {case['rows_per_s']:,} "
+            f"| {f'{driver} MiB' if driver else '-'} | {case['jvm_peak_rss_mib']} MiB |"
+        )
+    return "\n".join(lines)
+
+
 def plot(summary_path: Path, out: Path) -> None:
     """Time and ratio to the floor against input rows, one line per job (needs matplotlib)."""
     import matplotlib
@@ -175,5 +192,8 @@ def summarise_spark(out_dir: Path) -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--plot"]:
         plot(Path(sys.argv[2]), Path(sys.argv[3]))
+        sys.exit(0)
+    if sys.argv[1:2] == ["--table"]:  # the README table of a job: tools/bench.py --table spark_lite
+        print(readme_table(json.loads((ROOT / "bench-results" / "spark_scaling.json").read_text())[sys.argv[2]]))
         sys.exit(0)
     sys.exit(main())

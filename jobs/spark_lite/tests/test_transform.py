@@ -40,11 +40,14 @@ def day_frame(spark, tmp_path_factory):
     return clients_daily_frame(spark, tmp_path_factory.mktemp("clients_daily"), {DAY: rows})
 
 
+def day_counts(day_frame, whitelist=WHITELIST) -> list:
+    """The collected `addon_counts` rows of the day's release clients."""
+    per_client = transform.client_addons(transform.release_clients(day_frame), whitelist)
+    return transform.addon_counts(per_client).collect()
+
+
 def test_coinstallation_counts_valid_whitelisted_pairs_once_per_client(day_frame):
-    clients = transform.release_clients(day_frame)
-    sets = transform.whitelisted_addon_sets(clients, WHITELIST)
-    rows = transform.coinstallation_by_guid(transform.coinstallation_counts(sets)).collect()
-    assert transform.coinstallation_dict(rows) == {
+    assert transform.coinstallation_dict(day_counts(day_frame)) == {
         "a@x": {"b@x": 2, "c@x": 2, "d@x": 1},
         "b@x": {"a@x": 2, "c@x": 1, "d@x": 1},
         "c@x": {"a@x": 2, "b@x": 1, "d@x": 1},
@@ -60,15 +63,14 @@ def read_schema(frame) -> str:
 
 
 def test_the_validity_rule_reads_only_the_addon_fields_it_needs(day_frame):
-    schema = read_schema(transform.whitelisted_addon_sets(transform.release_clients(day_frame), WHITELIST))
+    schema = read_schema(transform.client_addons(transform.release_clients(day_frame), WHITELIST))
     assert "addon_id:string" in schema and "foreign_install:boolean" in schema
     addon_fields = schema.split("active_addons:", 1)[1]
     assert not any(f"{unused}:" in addon_fields for unused in ("name", "version", "install_day"))
 
 
 def test_install_ranking_counts_every_id_once_per_release_client(day_frame):
-    rows = transform.install_ranking(transform.release_clients(day_frame)).collect()
-    assert transform.ranking_dict(rows) == {
+    assert transform.ranking_dict(day_counts(day_frame)) == {
         "a@x": 4,
         "b@x": 4,  # blocklisted on c8: the ranking applies no validity filter
         "c@x": 2,
@@ -80,6 +82,18 @@ def test_install_ranking_counts_every_id_once_per_release_client(day_frame):
         "u@x": 1,
         "x@x": 1,
     }
+
+
+def test_an_empty_whitelist_ranks_every_add_on_and_pairs_none(day_frame):
+    rows = day_counts(day_frame, whitelist=[])
+    assert transform.coinstallation_dict(rows) == {}
+    assert transform.ranking_dict(rows) == transform.ranking_dict(day_counts(day_frame))
+
+
+def test_the_day_is_read_once_for_both_artifacts(day_frame):
+    per_client = transform.client_addons(transform.release_clients(day_frame), WHITELIST)
+    plan = transform.addon_counts(per_client)._jdf.queryExecution().executedPlan().toString()
+    assert plan.count("FileScan parquet") == 1, plan
 
 
 def test_sampling_is_seeded_and_keeps_whole_clients(spark):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +48,23 @@ def test_peak_rss_kib_selects_processes_by_name():
     assert run.peak_rss_kib(other_than="java") == 100
     assert run.peak_rss_kib() == 300
     assert run.peak_rss_kib(named="absent") == 0
+
+
+def test_peak_rss_kib_tells_the_driver_jvm_from_the_executors():
+    run = bench.Measurement(
+        command=["x"], returncode=0, wall_s=1.0, stdout="", stderr="",
+        peak_rss_kib_by_name={"java:SparkSubmit": 300, "java:CoarseGrainedExecutorBackend": 500, "python3": 100},
+        cpu_s=0.0, load_avg_1m=(0.0, 0.0), rusage=None, largest_child_rss_kib=0,
+    )  # fmt: skip
+
+    assert run.peak_rss_kib(named="java") == 500  # every JVM
+    assert run.peak_rss_kib(named="java:SparkSubmit") == 300  # the driver alone
+    assert run.peak_rss_kib(other_than="java") == 100
+
+
+def test_process_name_is_the_command_name_outside_a_jvm():
+    assert bench.process_name(os.getpid()) == Path("/proc/self/comm").read_text().strip()
+    assert bench.process_name(2**22 + 1) == ""  # above pid_max: no such process
 
 
 def test_clients_daily_dataset_reuses_a_complete_dataset(tmp_path, monkeypatch):

@@ -45,11 +45,8 @@ def extract(spark: SparkSession, storage: Storage, run: LiteRun) -> tuple[DataFr
 def compute(frame: DataFrame, whitelist: list[str], *, sample_fraction: float, seed: int) -> tuple[dict, dict]:
     """(`guid_coinstallation`, `guid_install_ranking`) payloads for the day's rows."""
     clients = transform.sample_clients(transform.release_clients(frame), sample_fraction, seed)
-    addon_sets = transform.whitelisted_addon_sets(clients, whitelist)
-    by_guid = transform.coinstallation_by_guid(transform.coinstallation_counts(addon_sets))
-    coinstallation = transform.coinstallation_dict(by_guid.collect())
-    ranking = transform.ranking_dict(transform.install_ranking(clients).collect())
-    return coinstallation, ranking
+    rows = transform.addon_counts(transform.client_addons(clients, whitelist)).collect()
+    return transform.coinstallation_dict(rows), transform.ranking_dict(rows)
 
 
 def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary) -> None:
@@ -58,8 +55,8 @@ def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary
         frame, whitelist = extract(spark, storage, run)
         summary.count("whitelist_guids", len(whitelist))
         summary.details.update(run.input_details())
-    # The input counts ride on the transform's first pass: a pass of their own would cost a
-    # third of the job (one scan of the day each for the counts, co-installations, ranking).
+    # The input counts ride on the transform's one pass over the day: a pass of their own would
+    # double the job's reading.
     release = F.col("channel").eqNullSafe("release") & F.col("app_name").eqNullSafe("Firefox")
     frame, observation = observe_input(
         frame, F.count_if(release & F.col("client_id").isNotNull()).alias("release_rows")

@@ -6,11 +6,12 @@ Pure DataFrame functions over `clients_daily` rows (`client_id`, `channel`, `app
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from taar_common.validity import drop_null_client_ids, explode_whitelisted, release_firefox, valid_addon_ids
+from taar_common.validity import addon_entries, drop_null_client_ids, is_valid_addon, release_firefox
 
 SAMPLE_BUCKETS = 1_000_000
 
@@ -32,48 +33,59 @@ def release_clients(frame: DataFrame) -> DataFrame:
     return drop_null_client_ids(release_firefox(frame))
 
 
-def install_ranking(clients: DataFrame) -> DataFrame:
-    """`(addon_id, n_clients)`: every add-on id seen, once per client (no validity or whitelist filter)."""
-    ids = F.array_distinct(F.transform(F.coalesce(F.col("active_addons"), F.array()), lambda a: a["addon_id"]))
-    installs = clients.select("client_id", F.explode(ids).alias("addon_id")).where(F.col("addon_id").isNotNull())
-    return installs.distinct().groupBy("addon_id").agg(F.count(F.lit(1)).alias("n_clients"))
+def client_addons(clients: DataFrame, whitelist: Iterable[str]) -> DataFrame:
+    """`(client_id, installed, whitelisted)`, one row per client over all its rows: the distinct ids
+    of every add-on it has (the ranking's: no validity or whitelist filter) and the sorted distinct
+    ids of its valid whitelisted ones (the co-installations'). Both artifacts are counted from this
+    one shuffle of the day's add-on entries, so the input is read once."""
+    entries = clients.select("client_id", F.explode(addon_entries("active_addons")).alias("addon"))
+    # `isin` over the whitelist becomes a hash-set lookup (Spark's InSet) in generated code.
+    counted = is_valid_addon(F.col("addon")) & F.col("addon.addon_id").isin(sorted(set(whitelist)))
+    entries = entries.select("client_id", F.col("addon.addon_id").alias("addon_id"), counted.alias("counted"))
+    return (
+        entries.where(F.col("addon_id").isNotNull())
+        .groupBy("client_id")
+        .agg(
+            F.collect_set("addon_id").alias("installed"),
+            F.array_sort(F.collect_set(F.when(F.col("counted"), F.col("addon_id")))).alias("whitelisted"),
+        )
+    )
 
 
-def whitelisted_addon_sets(clients: DataFrame, whitelist: Iterable[str]) -> DataFrame:
-    """`(client_id, addon_ids)`: each client's sorted distinct valid whitelisted add-ons (over all its rows)."""
-    valid = clients.select("client_id", valid_addon_ids("active_addons").alias("addon_ids"))
-    exploded = explode_whitelisted(valid, "addon_ids", whitelist)
-    return exploded.groupBy("client_id").agg(F.array_sort(F.collect_set("addon_id")).alias("addon_ids"))
+def addon_counts(per_client: DataFrame) -> DataFrame:
+    """`(guid, other_guid, n_clients)`, both artifacts' counts in one frame: a row with a null
+    `other_guid` counts the clients with `guid` installed; the others count the clients with both
+    valid whitelisted add-ons, over clients with two or more.
 
-
-def coinstallation_counts(addon_sets: DataFrame) -> DataFrame:
-    """`(guid, other_guid, n_clients)`: clients with both add-ons, over clients with >= 2 of them.
-
-    Both orders of every pair are produced, so the result is symmetric by construction (two plain
-    explodes: generated code, faster than nested array lambdas).
+    One frame from one projection of `per_client`: a union of two branches would each be pruned
+    to the column it needs, and the two different plans would read and shuffle the day twice.
+    Each client's entries are `(guid, others)` pairs, exploded twice (plain generated code, faster
+    than nested array lambdas): `others` is `[null]` for an install, the client's whitelisted
+    add-ons for a pair, so both orders of every pair are produced and the result is symmetric.
+    What is collected is bounded by the add-ons seen plus the whitelisted pairs, never by clients.
     """
-    sets = addon_sets.where(F.size("addon_ids") >= 2)
-    firsts = sets.select(F.explode("addon_ids").alias("guid"), "addon_ids")
-    pairs = firsts.select("guid", F.explode("addon_ids").alias("other_guid"))
-    pairs = pairs.where(F.col("guid") != F.col("other_guid"))
-    return pairs.groupBy("guid", "other_guid").agg(F.count(F.lit(1)).alias("n_clients"))
-
-
-def coinstallation_by_guid(counts: DataFrame) -> DataFrame:
-    """One row per guid with a `(other_guid -> n_clients)` map: what the driver collects."""
-    entries = F.map_from_entries(F.collect_list(F.struct("other_guid", "n_clients")))
-    return counts.groupBy("guid").agg(entries.alias("others"))
+    no_other = F.array(F.lit(None).cast("string"))
+    pairable = F.when(F.size("whitelisted") >= 2, F.col("whitelisted")).otherwise(F.array())
+    entries = F.concat(
+        F.transform("installed", lambda guid: F.struct(guid.alias("guid"), no_other.alias("others"))),
+        F.transform(pairable, lambda guid: F.struct(guid.alias("guid"), F.col("whitelisted").alias("others"))),
+    )
+    firsts = per_client.select(F.explode(entries).alias("entry"))
+    rows = firsts.select("entry.guid", F.explode("entry.others").alias("other_guid"))
+    rows = rows.where(F.col("other_guid").isNull() | (F.col("guid") != F.col("other_guid")))
+    return rows.groupBy("guid", "other_guid").agg(F.count(F.lit(1)).alias("n_clients"))
 
 
 def coinstallation_dict(rows: Iterable) -> dict[str, dict[str, int]]:
-    """`{guid: {other_guid: n}}` from collected `coinstallation_by_guid` rows, keys sorted."""
-    return {row["guid"]: {k: int(v) for k, v in sorted(row["others"].items())} for row in sorted(rows, key=_guid)}
+    """`{guid: {other_guid: n}}` from collected `addon_counts` rows, keys sorted."""
+    by_guid: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        if row["other_guid"] is not None:
+            by_guid[row["guid"]][row["other_guid"]] = int(row["n_clients"])
+    return {guid: dict(sorted(others.items())) for guid, others in sorted(by_guid.items())}
 
 
 def ranking_dict(rows: Iterable) -> dict[str, int]:
-    """`{guid: n_clients}` from collected `install_ranking` rows."""
-    return {row["addon_id"]: int(row["n_clients"]) for row in sorted(rows, key=lambda r: r["addon_id"])}
-
-
-def _guid(row) -> str:  # noqa: ANN001 - pyspark Row
-    return row["guid"]
+    """`{guid: n_clients}` from collected `addon_counts` rows (those without an `other_guid`)."""
+    installs = (row for row in rows if row["other_guid"] is None)
+    return {row["guid"]: int(row["n_clients"]) for row in sorted(installs, key=lambda r: r["guid"])}

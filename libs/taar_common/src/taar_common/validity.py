@@ -33,26 +33,33 @@ def addon_entries(column: str = "active_addons", *, require_signed: bool = False
     return F.arrays_zip(*[F.col(f"{column}.{name}") for name in fields])
 
 
-def valid_addon_ids(addons: str | Column = "active_addons", *, require_signed: bool = False) -> Column:
-    """Sorted distinct ids of a client's valid add-ons (before the whitelist).
+def is_valid_addon(addon: Column, *, require_signed: bool = False) -> Column:
+    """True for a valid entry (one of `addon_entries`), never null.
 
     Valid: type `extension`, not system, user/app disabled, foreign-installed or
     blocklisted (a null flag counts as false), not the Pioneer add-on, a non-null id;
-    with `require_signed` also `signed_state = 2`. A null array gives an empty one.
-    `addons` is a column name (read through `addon_entries`) or an array of entries
-    already built from `addon_entries`.
+    with `require_signed` also `signed_state = 2`.
+    """
+    condition = (addon["type"] == "extension") & addon["addon_id"].isNotNull()
+    condition = condition & (addon["addon_id"] != PIONEER_GUID)
+    for flag in ADDON_FLAGS_FALSE:
+        condition = condition & ~F.coalesce(addon[flag], F.lit(False))
+    if require_signed:
+        condition = condition & (F.coalesce(addon["signed_state"], F.lit(0)) == 2)
+    return F.coalesce(condition, F.lit(False))
+
+
+def valid_addon_ids(addons: str | Column = "active_addons", *, require_signed: bool = False) -> Column:
+    """Sorted distinct ids of a client's valid add-ons (`is_valid_addon`, before the whitelist).
+
+    A null array gives an empty one. `addons` is a column name (read through `addon_entries`)
+    or an array of entries already built from `addon_entries`.
     """
     source = addon_entries(addons, require_signed=require_signed) if isinstance(addons, str) else addons
     entries = F.coalesce(source, F.array())
 
     def is_valid(addon: Column) -> Column:
-        condition = (addon["type"] == "extension") & addon["addon_id"].isNotNull()
-        condition = condition & (addon["addon_id"] != PIONEER_GUID)
-        for flag in ADDON_FLAGS_FALSE:
-            condition = condition & ~F.coalesce(addon[flag], F.lit(False))
-        if require_signed:
-            condition = condition & (F.coalesce(addon["signed_state"], F.lit(0)) == 2)
-        return F.coalesce(condition, F.lit(False))
+        return is_valid_addon(addon, require_signed=require_signed)
 
     return F.array_sort(F.array_distinct(F.transform(F.filter(entries, is_valid), lambda a: a["addon_id"])))
 
