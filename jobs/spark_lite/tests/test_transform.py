@@ -41,9 +41,9 @@ def day_frame(spark, tmp_path_factory):
 
 
 def day_counts(day_frame, whitelist=WHITELIST) -> list:
-    """The collected `addon_counts` rows of the day's release clients."""
+    """The collected `counts_by_guid` rows of the day's release clients."""
     per_client = transform.client_addons(transform.release_clients(day_frame), whitelist)
-    return transform.addon_counts(per_client).collect()
+    return transform.counts_by_guid(transform.addon_counts(per_client)).collect()
 
 
 def test_coinstallation_counts_valid_whitelisted_pairs_once_per_client(day_frame):
@@ -92,7 +92,7 @@ def test_an_empty_whitelist_ranks_every_add_on_and_pairs_none(day_frame):
 
 def test_the_day_is_read_once_for_both_artifacts(day_frame):
     per_client = transform.client_addons(transform.release_clients(day_frame), WHITELIST)
-    plan = transform.addon_counts(per_client)._jdf.queryExecution().executedPlan().toString()
+    plan = transform.counts_by_guid(transform.addon_counts(per_client))._jdf.queryExecution().executedPlan().toString()
     assert plan.count("FileScan parquet") == 1, plan
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 from taar_common.options import (
-    check_storage_url,
     date_option,
     num_days_option,
     output_options,
@@ -16,47 +15,17 @@ from taar_common.options import (
 )
 from taar_common.publish import OutputTarget
 from taar_common.spark import spark_job_options
-from taar_common.storage import join_url, resolve_bucket_url
 from taar_common.summary import RunSummary
 
 from taar_spark_ensemble import job
-
-MODEL_DEFAULTS = {  # where the other jobs publish on their defaults: (bucket, prefix, name)
-    "locale_url": ("telemetry-private-analysis-2", "taar/locale/", "top10_dict.json"),
-    "donors_url": ("telemetry-parquet", "taar/similarity/", "donors.json"),
-    "lr_curves_url": ("telemetry-parquet", "taar/similarity/", "lr_curves.json"),
-    "item_matrix_url": ("telemetry-parquet", "addon_recommender/", "item_matrix.json"),
-    "addon_mapping_url": ("telemetry-parquet", "addon_recommender/", "addon_mapping.json"),
-}
-
-
-def model_default(option: str) -> str:
-    bucket, prefix, name = MODEL_DEFAULTS[option]
-    return join_url(resolve_bucket_url(None, bucket), prefix, name)
-
-
-def model_option(flag: str, what: str) -> click.Option:
-    option = flag.removeprefix("--").replace("-", "_")
-    bucket, prefix, name = MODEL_DEFAULTS[option]
-    return click.option(
-        flag,
-        option,
-        default=None,
-        show_default=f"<data root>/{bucket}/{prefix}{name}",
-        callback=check_storage_url,
-        help=f"{what} (.json or .json.bz2).",
-    )
+from taar_spark_ensemble.model_inputs import model_url_options, model_urls
 
 
 @click.command()
 @date_option("Last day of clients_daily to read (YYYYMMDD or YYYY-MM-DD); names the dated copies.")
 @num_days_option(7, "Days of clients_daily up to --date; each client's latest row is used.")
 @spark_job_options("only_guids_top_200.json", "The editorial whitelist: only these add-ons can be held out")
-@model_option("--locale-url", "The locale recommender's top10_dict")
-@model_option("--donors-url", "The similarity recommender's donors")
-@model_option("--lr-curves-url", "The similarity recommender's lr_curves")
-@model_option("--item-matrix-url", "The collaborative recommender's item_matrix")
-@model_option("--addon-mapping-url", "The collaborative recommender's addon_mapping")
+@model_url_options
 @setting("--min-addons", kind=click.IntRange(2), default=3,
          help_text="Valid whitelisted add-ons a client needs (one is held out).")  # fmt: skip
 @sample_fraction_option()
@@ -79,7 +48,6 @@ def main(master: str | None, target: OutputTarget, **settings: Any) -> None:
     "locale": w}}, each in [0, 1], summing to 1): a logistic regression of "is this the client's
     most recently installed add-on" on the three recommenders' scores, computed from their
     published artifacts for release Firefox clients of the --num-days up to --date."""
-    urls = {key.removesuffix("_url"): settings.pop(key) or model_default(key) for key in MODEL_DEFAULTS}
-    run = job.EnsembleRun(models=job.ModelUrls(**urls), target=target, **settings)
+    run = job.EnsembleRun(models=model_urls(settings), target=target, **settings)
     summary = RunSummary("spark_ensemble")
     summary.run(lambda: job.main(run, summary, master), lease_on=target)

@@ -45,7 +45,8 @@ def extract(spark: SparkSession, storage: Storage, run: LiteRun) -> tuple[DataFr
 def compute(frame: DataFrame, whitelist: list[str], *, sample_fraction: float, seed: int) -> tuple[dict, dict]:
     """(`guid_coinstallation`, `guid_install_ranking`) payloads for the day's rows."""
     clients = transform.sample_clients(transform.release_clients(frame), sample_fraction, seed)
-    rows = transform.addon_counts(transform.client_addons(clients, whitelist)).collect()
+    counts = transform.addon_counts(transform.client_addons(clients, whitelist))
+    rows = transform.counts_by_guid(counts).collect()
     return transform.coinstallation_dict(rows), transform.ranking_dict(rows)
 
 

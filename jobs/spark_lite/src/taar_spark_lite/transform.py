@@ -6,7 +6,6 @@ Pure DataFrame functions over `clients_daily` rows (`client_id`, `channel`, `app
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from pyspark.sql import DataFrame
@@ -62,7 +61,6 @@ def addon_counts(per_client: DataFrame) -> DataFrame:
     Each client's entries are `(guid, others)` pairs, exploded twice (plain generated code, faster
     than nested array lambdas): `others` is `[null]` for an install, the client's whitelisted
     add-ons for a pair, so both orders of every pair are produced and the result is symmetric.
-    What is collected is bounded by the add-ons seen plus the whitelisted pairs, never by clients.
     """
     no_other = F.array(F.lit(None).cast("string"))
     pairable = F.when(F.size("whitelisted") >= 2, F.col("whitelisted")).otherwise(F.array())
@@ -76,16 +74,29 @@ def addon_counts(per_client: DataFrame) -> DataFrame:
     return rows.groupBy("guid", "other_guid").agg(F.count(F.lit(1)).alias("n_clients"))
 
 
+def counts_by_guid(counts: DataFrame) -> DataFrame:
+    """One row per guid seen, what the driver collects (bounded by the add-ons, not their pairs):
+    `installs` (clients with it installed) and `others` (`other_guid -> n_clients`, empty without pairs)."""
+    pair = F.when(F.col("other_guid").isNotNull(), F.struct("other_guid", "n_clients"))
+    return counts.groupBy("guid").agg(
+        F.max(F.when(F.col("other_guid").isNull(), F.col("n_clients"))).alias("installs"),
+        F.map_from_entries(F.collect_list(pair)).alias("others"),
+    )
+
+
 def coinstallation_dict(rows: Iterable) -> dict[str, dict[str, int]]:
-    """`{guid: {other_guid: n}}` from collected `addon_counts` rows, keys sorted."""
-    by_guid: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in rows:
-        if row["other_guid"] is not None:
-            by_guid[row["guid"]][row["other_guid"]] = int(row["n_clients"])
-    return {guid: dict(sorted(others.items())) for guid, others in sorted(by_guid.items())}
+    """`{guid: {other_guid: n}}` from collected `counts_by_guid` rows (those with pairs), keys sorted."""
+    return {
+        row["guid"]: {other: int(n) for other, n in sorted(row["others"].items())}
+        for row in sorted(rows, key=_guid)
+        if row["others"]
+    }
 
 
 def ranking_dict(rows: Iterable) -> dict[str, int]:
-    """`{guid: n_clients}` from collected `addon_counts` rows (those without an `other_guid`)."""
-    installs = (row for row in rows if row["other_guid"] is None)
-    return {row["guid"]: int(row["n_clients"]) for row in sorted(installs, key=lambda r: r["guid"])}
+    """`{guid: n_clients}` from collected `counts_by_guid` rows."""
+    return {row["guid"]: int(row["installs"]) for row in sorted(rows, key=_guid) if row["installs"] is not None}
+
+
+def _guid(row) -> str:  # noqa: ANN001 - pyspark Row
+    return row["guid"]
