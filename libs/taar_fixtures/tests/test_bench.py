@@ -37,12 +37,16 @@ def test_checked_exits_with_the_stderr_tail_when_the_command_fails():
         run.checked()
 
 
-def test_peak_rss_kib_selects_processes_by_name():
-    run = bench.Measurement(
-        command=["x"], returncode=0, wall_s=1.0, stdout="", stderr="",
-        peak_rss_kib_by_name={"java": 300, "python3": 100, "bash": 20},
+def sampled(peak_rss_kib_by_name: dict[str, int]) -> bench.Measurement:
+    """A finished run that sampled these peaks (everything else neutral)."""
+    return bench.Measurement(
+        command=["x"], returncode=0, wall_s=1.0, stdout="", stderr="", peak_rss_kib_by_name=peak_rss_kib_by_name,
         cpu_s=0.0, load_avg_1m=(0.0, 0.0), rusage=None, largest_child_rss_kib=0,
     )  # fmt: skip
+
+
+def test_peak_rss_kib_selects_processes_by_name():
+    run = sampled({"java": 300, "python3": 100, "bash": 20})
 
     assert run.peak_rss_kib(named="java") == 300
     assert run.peak_rss_kib(other_than="java") == 100
@@ -51,11 +55,7 @@ def test_peak_rss_kib_selects_processes_by_name():
 
 
 def test_peak_rss_kib_tells_the_driver_jvm_from_the_executors():
-    run = bench.Measurement(
-        command=["x"], returncode=0, wall_s=1.0, stdout="", stderr="",
-        peak_rss_kib_by_name={"java:SparkSubmit": 300, "java:CoarseGrainedExecutorBackend": 500, "python3": 100},
-        cpu_s=0.0, load_avg_1m=(0.0, 0.0), rusage=None, largest_child_rss_kib=0,
-    )  # fmt: skip
+    run = sampled({"java:SparkSubmit": 300, "java:CoarseGrainedExecutorBackend": 500, "python3": 100})
 
     assert run.peak_rss_kib(named="java") == 500  # every JVM
     assert run.peak_rss_kib(named="java:SparkSubmit") == 300  # the driver alone
