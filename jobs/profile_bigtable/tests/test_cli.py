@@ -28,7 +28,8 @@ def settings_of(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[str, objec
     """(stage, settings) the CLI hands to `job`, captured instead of running the stage."""
     seen: list[tuple[str, object]] = []
     for stage in job.STAGES:
-        monkeypatch.setattr(job, stage, lambda settings, summary, storage, stage=stage: seen.append((stage, settings)))
+        stand_in = lambda settings, summary, storage, stage=stage: seen.append((stage, settings))  # noqa: E731
+        monkeypatch.setitem(job.STAGE_FUNCTIONS, stage, stand_in)
     # Only the settings are under test (the stage lease has its own): gs://my-avro is no real bucket.
     monkeypatch.setattr(taar_common.summary, "hold_lease", lambda *args, **kwargs: contextlib.nullcontext())
     result = CliRunner().invoke(cli.main, list(args), catch_exceptions=False)

@@ -16,8 +16,6 @@ import click
 from taar_common.dates import DATA_DAY_HELP, data_day
 from taar_common.hashing import hash_client_id
 from taar_common.options import DATE, standard_flags
-from taar_common.storage import Storage
-from taar_common.summary import RunSummary
 
 from taar_profile_bigtable import job, options
 
@@ -42,17 +40,11 @@ def main(ctx: click.Context, day: dt.date, engine: str, **o: Any) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    chosen = [stage for stage in job.STAGES if o.pop(stage)]
-    if len(chosen) != 1:
-        flags = ", ".join("--" + stage.replace("_", "-") for stage in job.STAGES)
-        raise click.UsageError(f"give exactly one stage per call (got {len(chosen)}): {flags}")
-    stage = chosen[0]
+    stage = options.chosen_stage(o)
     options.check_bigquery_sources(engine, o["source"], o["deletion_source"])
     settings = options.stage_settings(stage, day, engine, o)
-    summary = RunSummary(job="profile_bigtable")
-    summary.details.update(stage=stage, engine=engine, date=day.isoformat())
-    lease_on, lease_name = options.stage_lease(stage, settings, o["avro_gcs_bucket"])
-    summary.run(lambda: getattr(job, stage)(settings, summary, Storage()), lease_on=lease_on, lease_name=lease_name)
+    details = {"engine": engine, "date": day.isoformat()}
+    job.run_stage(stage, settings, details, options.stage_lease(stage, settings, o["avro_gcs_bucket"]))
 
 
 @main.command("get")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from taar_common.publish import OutputTarget
 from taar_common.storage import Storage
 from taar_common.summary import RunSummary
 
@@ -30,9 +31,6 @@ from taar_profile_bigtable.transform import decode_payload
 from taar_profile_bigtable.warehouses import BigQueryWarehouse, DuckDBWarehouse, Warehouse, bigquery_client
 
 log = logging.getLogger(__name__)
-
-STAGES = ("fill_bq", "bq_to_gcs", "gcs_to_bigtable", "wipe_bigquery_tmp_table", "wipe_avro", "delete_opt_out")
-"""The scheduler's order; each is a `--stage-name` flag and a function below."""
 
 
 @contextmanager
@@ -156,3 +154,19 @@ def stored_profile(store: ProfileStore, hashed_id: str) -> tuple[dict[str, Any] 
     with open_sink(store) as sink:
         data = sink.read_payload(hashed_id.encode("ascii"))
         return (None if data is None else decode_payload(data)), sink.name
+
+
+STAGE_FUNCTIONS = {
+    stage.__name__: stage
+    for stage in (fill_bq, bq_to_gcs, gcs_to_bigtable, wipe_bigquery_tmp_table, wipe_avro, delete_opt_out)
+}
+"""The scheduler's order; each is a `--stage-name` flag."""
+STAGES = tuple(STAGE_FUNCTIONS)
+
+
+def run_stage(stage: str, settings: Any, details: dict[str, str], lease: tuple[OutputTarget, str]) -> None:
+    """Run one stage under the run harness (summary, exit code, signals), holding its lease."""
+    summary = RunSummary(job="profile_bigtable")
+    summary.details.update(stage=stage, **details)
+    lease_on, lease_name = lease
+    summary.run(lambda: STAGE_FUNCTIONS[stage](settings, summary, Storage()), lease_on=lease_on, lease_name=lease_name)

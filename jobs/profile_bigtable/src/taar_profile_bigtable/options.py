@@ -221,6 +221,15 @@ target_options = _stacked(
 """Where the profiles live: shared by the stages and `get`."""
 
 
+def chosen_stage(o: dict[str, Any]) -> str:
+    """The one stage flag given, popping every stage flag from `o`; a usage error unless exactly one."""
+    chosen = [stage for stage in STAGE_HELP if o.pop(stage)]
+    if len(chosen) != 1:
+        flags = ", ".join("--" + stage.replace("_", "-") for stage in STAGE_HELP)
+        raise click.UsageError(f"give exactly one stage per call (got {len(chosen)}): {flags}")
+    return chosen[0]
+
+
 def stage_settings(stage: str, day: dt.date, engine: str, o: dict[str, Any]) -> Any:
     """The one settings object `stage` takes, its embedded defaults filled in."""
     table = TempTable(engine, o["gcp_project"], o["bigquery_dataset_id"], o["bigquery_table_id"], o["duckdb_path"])
