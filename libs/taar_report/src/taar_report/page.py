@@ -303,8 +303,9 @@ def runs_section(inputs: model.ReportInputs) -> str:
             css = "ok" if status == "ok" else "bad"
             rows.append(
                 [
-                    escape(job),
-                    escape(stage),
+                    # Job and stage names are short identifiers: broken mid-word they read as two.
+                    f"<span class='nowrap'>{escape(job)}</span>",
+                    f"<span class='nowrap'>{escape(stage)}</span>",
                     f"<span class='{css}'>{escape(status)}</span>",
                     round(seconds, 1) if seconds is not None else None,
                     escape(model.counts_text(run)),
