@@ -46,8 +46,16 @@ def day_counts(day_frame, whitelist=WHITELIST) -> list:
     return transform.counts_by_guid(transform.addon_counts(per_client)).collect()
 
 
+def coinstallation(rows: list) -> dict:
+    return transform.artifact_dicts(rows)[0]
+
+
+def ranking(rows: list) -> dict:
+    return transform.artifact_dicts(rows)[1]
+
+
 def test_coinstallation_counts_valid_whitelisted_pairs_once_per_client(day_frame):
-    assert transform.coinstallation_dict(day_counts(day_frame)) == {
+    assert coinstallation(day_counts(day_frame)) == {
         "a@x": {"b@x": 2, "c@x": 2, "d@x": 1},
         "b@x": {"a@x": 2, "c@x": 1, "d@x": 1},
         "c@x": {"a@x": 2, "b@x": 1, "d@x": 1},
@@ -70,7 +78,7 @@ def test_the_validity_rule_reads_only_the_addon_fields_it_needs(day_frame):
 
 
 def test_install_ranking_counts_every_id_once_per_release_client(day_frame):
-    assert transform.ranking_dict(day_counts(day_frame)) == {
+    assert ranking(day_counts(day_frame)) == {
         "a@x": 4,
         "b@x": 4,  # blocklisted on c8: the ranking applies no validity filter
         "c@x": 2,
@@ -86,8 +94,8 @@ def test_install_ranking_counts_every_id_once_per_release_client(day_frame):
 
 def test_an_empty_whitelist_ranks_every_add_on_and_pairs_none(day_frame):
     rows = day_counts(day_frame, whitelist=[])
-    assert transform.coinstallation_dict(rows) == {}
-    assert transform.ranking_dict(rows) == transform.ranking_dict(day_counts(day_frame))
+    assert coinstallation(rows) == {}
+    assert ranking(rows) == ranking(day_counts(day_frame))
 
 
 def test_the_day_is_read_once_for_both_artifacts(day_frame):
@@ -108,3 +116,10 @@ def test_sampling_is_seeded_and_keeps_whole_clients(spark):
     assert 240 < len(clients) < 360
     assert len(got) == 2 * len(clients)  # both rows of each kept client
     assert transform.sample_clients(frame, 1.0, seed=7) is frame
+
+
+def test_both_artifacts_come_from_one_pass_over_streamed_rows(day_frame):
+    rows = sorted(day_counts(day_frame), key=lambda row: row["guid"], reverse=True)
+    streamed = transform.artifact_dicts(iter(rows))  # an iterator is consumed by the first pass
+    assert streamed == transform.artifact_dicts(rows[::-1])
+    assert list(streamed[0]) == sorted(streamed[0]) and list(streamed[1]) == sorted(streamed[1])

@@ -46,8 +46,16 @@ def compute(frame: DataFrame, whitelist: list[str], *, sample_fraction: float, s
     """(`guid_coinstallation`, `guid_install_ranking`) payloads for the day's rows."""
     clients = transform.sample_clients(transform.release_clients(frame), sample_fraction, seed)
     counts = transform.addon_counts(transform.client_addons(clients, whitelist))
-    rows = transform.counts_by_guid(counts).collect()
-    return transform.coinstallation_dict(rows), transform.ranking_dict(rows)
+    # The rows reach the driver a partition at a time (a collect would hold them all in its JVM,
+    # and the pairs grow with the clients until every whitelisted pair is seen). The count is the
+    # action that fills the cache and completes the input observation: a local iterator alone
+    # never completes it.
+    by_guid = transform.counts_by_guid(counts).persist()
+    by_guid.count()
+    try:
+        return transform.artifact_dicts(by_guid.toLocalIterator())
+    finally:
+        by_guid.unpersist()
 
 
 def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary) -> None:

@@ -84,19 +84,15 @@ def counts_by_guid(counts: DataFrame) -> DataFrame:
     )
 
 
-def coinstallation_dict(rows: Iterable) -> dict[str, dict[str, int]]:
-    """`{guid: {other_guid: n}}` from collected `counts_by_guid` rows (those with pairs), keys sorted."""
-    return {
-        row["guid"]: {other: int(n) for other, n in sorted(row["others"].items())}
-        for row in sorted(rows, key=_guid)
-        if row["others"]
-    }
-
-
-def ranking_dict(rows: Iterable) -> dict[str, int]:
-    """`{guid: n_clients}` from collected `counts_by_guid` rows."""
-    return {row["guid"]: int(row["installs"]) for row in sorted(rows, key=_guid) if row["installs"] is not None}
-
-
-def _guid(row) -> str:  # noqa: ANN001 - pyspark Row
-    return row["guid"]
+def artifact_dicts(rows: Iterable) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """(`{guid: {other_guid: n}}` of the guids with pairs, `{guid: n_clients}`) from `counts_by_guid`
+    rows, keys sorted; one pass, so the rows can stream to the driver a partition at a time."""
+    coinstallation: dict[str, dict[str, int]] = {}
+    ranking: dict[str, int] = {}
+    for row in rows:
+        guid = row["guid"]
+        if row["installs"] is not None:
+            ranking[guid] = int(row["installs"])
+        if row["others"]:
+            coinstallation[guid] = {other: int(n) for other, n in sorted(row["others"].items())}
+    return dict(sorted(coinstallation.items())), dict(sorted(ranking.items()))
