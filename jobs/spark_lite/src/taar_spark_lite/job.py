@@ -47,9 +47,8 @@ def compute(frame: DataFrame, whitelist: list[str], *, sample_fraction: float, s
     clients = transform.sample_clients(transform.release_clients(frame), sample_fraction, seed)
     counts = transform.addon_counts(transform.client_addons(clients, whitelist))
     # The rows reach the driver a partition at a time (a collect would hold them all in its JVM,
-    # and the pairs grow with the clients until every whitelisted pair is seen). The count is the
-    # action that fills the cache and completes the input observation: a local iterator alone
-    # never completes it.
+    # and the pairs grow with the clients until every whitelisted pair is seen). The count fills
+    # the cache and is the action that completes the input observation (see `observe_input`).
     by_guid = transform.counts_by_guid(counts).persist()
     by_guid.count()
     try:

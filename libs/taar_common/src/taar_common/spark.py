@@ -275,7 +275,8 @@ def read_clients_daily(
 def observe_input(frame: DataFrame, *extra: Column) -> tuple[DataFrame, Observation]:
     """`frame`, counting during the job's own first pass over it (no pass of its own) its rows,
     its rows with a null client id and any `extra` named counts; `Observation.get` gives them
-    once an action on a frame derived from it has run."""
+    once an action on a frame derived from it has run (`collect` or `count`; not
+    `toLocalIterator`, which never completes it, so `get` would wait forever)."""
     observation = Observation("input")
     counts = [F.count(F.lit(1)).alias("rows"), F.count_if(F.col("client_id").isNull()).alias("null_client_id_rows")]
     return frame.observe(observation, *counts, *extra), observation
