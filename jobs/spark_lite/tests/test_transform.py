@@ -123,3 +123,25 @@ def test_both_artifacts_come_from_one_pass_over_streamed_rows(day_frame):
     streamed = transform.artifact_dicts(iter(rows))  # an iterator is consumed by the first pass
     assert streamed == transform.artifact_dicts(rows[::-1])
     assert list(streamed[0]) == sorted(streamed[0]) and list(streamed[1]) == sorted(streamed[1])
+
+
+def test_each_pair_is_counted_once_and_mirrored_per_guid(day_frame):
+    per_client = transform.client_addons(transform.release_clients(day_frame), WHITELIST)
+    pairs = [r for r in transform.addon_counts(per_client).collect() if r["other_guid"] is not None]
+    assert pairs and all(r["guid"] < r["other_guid"] for r in pairs)
+    assert len(pairs) * 2 == sum(len(others) for others in coinstallation(day_counts(day_frame)).values())
+
+
+def test_clients_are_folded_in_one_sort_based_pass_with_the_sql_config(day_frame):
+    conf = day_frame.sparkSession.conf
+    before = {key: conf.get(key) for key in transform.SQL_CONFIG}
+    try:
+        for key, value in transform.SQL_CONFIG.items():
+            conf.set(key, value)
+        per_client = transform.client_addons(transform.release_clients(day_frame), WHITELIST)
+        per_client.collect()  # the adaptive plan is final once run
+        plan = per_client._jdf.queryExecution().executedPlan().toString()
+    finally:
+        for key, value in before.items():
+            conf.set(key, value)
+    assert "SortAggregate" in plan and "HashAggregate" not in plan, plan

@@ -59,6 +59,8 @@ def compute(frame: DataFrame, whitelist: list[str], *, sample_fraction: float, s
 
 def run(spark: SparkSession, storage: Storage, run: LiteRun, summary: RunSummary) -> None:
     """Extract -> transform -> check and publish both artifacts (nothing is written if a check fails)."""
+    for key, value in transform.SQL_CONFIG.items():
+        spark.conf.set(key, value)
     with summary.timed("extract"):
         frame, whitelist = extract(spark, storage, run)
         summary.count("whitelist_guids", len(whitelist))

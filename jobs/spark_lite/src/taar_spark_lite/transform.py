@@ -13,6 +13,9 @@ from pyspark.sql import functions as F
 from taar_common.validity import addon_entries, drop_null_client_ids, is_valid_addon, release_firefox
 
 SAMPLE_BUCKETS = 1_000_000
+SQL_CONFIG = {"spark.sql.execution.replaceHashWithSortAgg": "true"}
+"""Session settings these plans are written for (the job sets them): an aggregation over input
+already sorted by its keys runs as one sort-based pass (`client_addons`)."""
 
 
 def sample_clients(frame: DataFrame, fraction: float, seed: int) -> DataFrame:
@@ -36,13 +39,21 @@ def client_addons(clients: DataFrame, whitelist: Iterable[str]) -> DataFrame:
     """`(client_id, installed, whitelisted)`, one row per client over all its rows: the distinct ids
     of every add-on it has (the ranking's: no validity or whitelist filter) and the sorted distinct
     ids of its valid whitelisted ones (the co-installations'). Both artifacts are counted from this
-    one shuffle of the day's add-on entries, so the input is read once."""
+    one shuffle of the day's add-on entries, so the input is read once.
+
+    The entries are shuffled by client and sorted within each partition, so with
+    `SQL_CONFIG` Spark folds each client's run of entries in one sort-based pass. A hash
+    aggregation keyed by clients holds only 128 of them before it falls back to sorting anyway,
+    and its map-side half merges nearly nothing: almost every client has one row a day.
+    """
     entries = clients.select("client_id", F.explode(addon_entries("active_addons")).alias("addon"))
     # `isin` over the whitelist becomes a hash-set lookup (Spark's InSet) in generated code.
     counted = is_valid_addon(F.col("addon")) & F.col("addon.addon_id").isin(sorted(set(whitelist)))
     entries = entries.select("client_id", F.col("addon.addon_id").alias("addon_id"), counted.alias("counted"))
     return (
         entries.where(F.col("addon_id").isNotNull())
+        .repartition("client_id")
+        .sortWithinPartitions("client_id")
         .groupBy("client_id")
         .agg(
             F.collect_set("addon_id").alias("installed"),
@@ -54,31 +65,40 @@ def client_addons(clients: DataFrame, whitelist: Iterable[str]) -> DataFrame:
 def addon_counts(per_client: DataFrame) -> DataFrame:
     """`(guid, other_guid, n_clients)`, both artifacts' counts in one frame: a row with a null
     `other_guid` counts the clients with `guid` installed; the others count the clients with both
-    valid whitelisted add-ons, over clients with two or more.
+    valid whitelisted add-ons, over clients with two or more, once per pair (`guid < other_guid`;
+    `counts_by_guid` adds the other order).
 
     One frame from one projection of `per_client`: a union of two branches would each be pruned
     to the column it needs, and the two different plans would read and shuffle the day twice.
-    Each client's entries are `(guid, others)` pairs, exploded twice (plain generated code, faster
-    than nested array lambdas): `others` is `[null]` for an install, the client's whitelisted
-    add-ons for a pair, so both orders of every pair are produced and the result is symmetric.
+    Each client's `installed ++ whitelisted` is exploded with positions: an installed id pairs
+    with null, the whitelisted id at index j with the sorted ids after it (none for the last, so
+    a client with one has no pair). Plain generated code, no array lambdas, and half the rows
+    that both orders would take.
     """
-    no_other = F.array(F.lit(None).cast("string"))
-    pairable = F.when(F.size("whitelisted") >= 2, F.col("whitelisted")).otherwise(F.array())
-    entries = F.concat(
-        F.transform("installed", lambda guid: F.struct(guid.alias("guid"), no_other.alias("others"))),
-        F.transform(pairable, lambda guid: F.struct(guid.alias("guid"), F.col("whitelisted").alias("others"))),
+    n_installed = F.size("installed")
+    listed = per_client.select(
+        "whitelisted",
+        n_installed.alias("n_installed"),
+        F.posexplode(F.concat("installed", "whitelisted")).alias("position", "guid"),
     )
-    firsts = per_client.select(F.explode(entries).alias("entry"))
-    rows = firsts.select("entry.guid", F.explode("entry.others").alias("other_guid"))
-    rows = rows.where(F.col("other_guid").isNull() | (F.col("guid") != F.col("other_guid")))
+    later = F.col("position") - F.col("n_installed") + 2  # 1-based index of the next whitelisted id
+    others = F.when(F.col("position") < F.col("n_installed"), F.array(F.lit(None).cast("string"))).otherwise(
+        F.slice("whitelisted", later, F.size("whitelisted") - later + 1)
+    )
+    rows = listed.select("guid", F.explode(others).alias("other_guid"))
     return rows.groupBy("guid", "other_guid").agg(F.count(F.lit(1)).alias("n_clients"))
 
 
 def counts_by_guid(counts: DataFrame) -> DataFrame:
     """One row per guid seen, what the driver collects (bounded by the add-ons, not their pairs):
-    `installs` (clients with it installed) and `others` (`other_guid -> n_clients`, empty without pairs)."""
+    `installs` (clients with it installed) and `others` (`other_guid -> n_clients` over both
+    orders of `counts`' pairs, so symmetric; empty without pairs)."""
+    swapped = F.struct(F.col("other_guid").alias("guid"), F.col("guid").alias("other_guid"))
+    as_counted = F.struct("guid", "other_guid")
+    both_orders = F.when(F.col("other_guid").isNull(), F.array(as_counted)).otherwise(F.array(as_counted, swapped))
+    rows = counts.select(F.inline(both_orders), "n_clients")
     pair = F.when(F.col("other_guid").isNotNull(), F.struct("other_guid", "n_clients"))
-    return counts.groupBy("guid").agg(
+    return rows.groupBy("guid").agg(
         F.max(F.when(F.col("other_guid").isNull(), F.col("n_clients"))).alias("installs"),
         F.map_from_entries(F.collect_list(pair)).alias("others"),
     )
