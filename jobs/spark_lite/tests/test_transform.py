@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 import pytest
 from taar_fixtures.handmade import addon, client, invalid_addons
@@ -132,16 +133,35 @@ def test_each_pair_is_counted_once_and_mirrored_per_guid(day_frame):
     assert len(pairs) * 2 == sum(len(others) for others in coinstallation(day_counts(day_frame)).values())
 
 
-def test_clients_are_folded_in_one_sort_based_pass_with_the_sql_config(day_frame):
-    conf = day_frame.sparkSession.conf
-    before = {key: conf.get(key) for key in transform.SQL_CONFIG}
+@contextmanager
+def sql_config(spark):
+    """`transform.SQL_CONFIG` set on the session for the block (the session is shared)."""
+    before = {key: spark.conf.get(key) for key in transform.SQL_CONFIG}
     try:
         for key, value in transform.SQL_CONFIG.items():
-            conf.set(key, value)
+            spark.conf.set(key, value)
+        yield
+    finally:
+        for key, value in before.items():
+            spark.conf.set(key, value)
+
+
+def test_clients_are_folded_in_one_sort_based_pass_with_the_sql_config(day_frame):
+    with sql_config(day_frame.sparkSession):
         per_client = transform.client_addons(transform.release_clients(day_frame), WHITELIST)
         per_client.collect()  # the adaptive plan is final once run
         plan = per_client._jdf.queryExecution().executedPlan().toString()
-    finally:
-        for key, value in before.items():
-            conf.set(key, value)
     assert "SortAggregate" in plan and "HashAggregate" not in plan, plan
+
+
+def test_the_cached_rows_per_guid_come_in_merged_partitions_with_the_sql_config(day_frame):
+    shuffle_partitions = int(day_frame.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    with sql_config(day_frame.sparkSession):
+        by_guid = transform.counts_by_guid(transform.addon_counts(transform.client_addons(day_frame, WHITELIST)))
+        by_guid = by_guid.persist()
+        try:
+            assert by_guid.count() > 0
+            partitions = by_guid.rdd.getNumPartitions()
+        finally:
+            by_guid.unpersist()
+    assert partitions < shuffle_partitions

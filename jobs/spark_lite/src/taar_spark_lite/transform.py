@@ -13,9 +13,14 @@ from pyspark.sql import functions as F
 from taar_common.validity import addon_entries, drop_null_client_ids, is_valid_addon, release_firefox
 
 SAMPLE_BUCKETS = 1_000_000
-SQL_CONFIG = {"spark.sql.execution.replaceHashWithSortAgg": "true"}
+SQL_CONFIG = {
+    "spark.sql.execution.replaceHashWithSortAgg": "true",
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
+}
 """Session settings these plans are written for (the job sets them): an aggregation over input
-already sorted by its keys runs as one sort-based pass (`client_addons`)."""
+already sorted by its keys runs as one sort-based pass (`client_addons`), and adaptive execution
+may merge the small partitions of a cached frame, so the per-add-on rows the driver streams come
+in a few partitions, each a job of its own, rather than one per shuffle partition (200 on Dataproc)."""
 
 
 def sample_clients(frame: DataFrame, fraction: float, seed: int) -> DataFrame:
