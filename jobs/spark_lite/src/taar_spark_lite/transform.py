@@ -47,9 +47,10 @@ def client_addons(clients: DataFrame, whitelist: Iterable[str]) -> DataFrame:
     one shuffle of the day's add-on entries, so the input is read once.
 
     The entries are shuffled by client and sorted within each partition, so with
-    `SQL_CONFIG` Spark folds each client's run of entries in one sort-based pass. A hash
-    aggregation keyed by clients holds only 128 of them before it falls back to sorting anyway,
-    and its map-side half merges nearly nothing: almost every client has one row a day.
+    `SQL_CONFIG` Spark folds each client's run of entries in one sort-based pass. The hash
+    aggregation it would plan for `collect_set` holds 128 keys before it falls back to sorting
+    (`spark.sql.objectHashAggregate.sortBased.fallbackThreshold`), and its map-side half merges
+    nearly nothing: almost every client has one row a day.
     """
     entries = clients.select("client_id", F.explode(addon_entries("active_addons")).alias("addon"))
     # `isin` over the whitelist becomes a hash-set lookup (Spark's InSet) in generated code.
